@@ -1,0 +1,296 @@
+//! The one place that decides what an HTTP answer means: a usable envelope, or a typed
+//! [`Error`] that keeps the evidence (status, codes, ray id, a bounded body excerpt).
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use progenitor_client::ResponseValue;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    auth::Credentials,
+    error::{
+        ApiError, ApiMessage, ContractError, Error, TimeoutError, TransportError, TransportKind,
+    },
+    generated::types,
+    transport::Raw,
+};
+
+/// What a generated operation returns.
+pub(crate) type Generated<T> =
+    Result<ResponseValue<T>, progenitor_client::Error<types::FailureEnvelope>>;
+
+/// The parts of Cloudflare's envelope common to every answer.
+pub(crate) trait Envelope: DeserializeOwned {
+    fn success(&self) -> bool;
+    fn errors(&self) -> &types::Messages;
+    fn messages(&self) -> &types::Messages;
+}
+
+macro_rules! envelope {
+    ($($name:ident),*) => {$(
+        impl Envelope for types::$name {
+            fn success(&self) -> bool {
+                self.success
+            }
+            fn errors(&self) -> &types::Messages {
+                static NONE: types::Messages = types::Messages(None);
+                self.errors.as_ref().unwrap_or(&NONE)
+            }
+            fn messages(&self) -> &types::Messages {
+                static NONE: types::Messages = types::Messages(None);
+                self.messages.as_ref().unwrap_or(&NONE)
+            }
+        }
+    )*};
+}
+envelope!(DownloadsEnvelope, DeletedEnvelope, FailureEnvelope);
+
+/// A successful answer: the envelope said `success: true`.
+pub(crate) struct Accepted<T> {
+    pub(crate) envelope: T,
+    pub(crate) status: u16,
+    /// Kept for the evidence of a contract error found later.
+    pub(crate) body: Bytes,
+}
+
+/// What the interpretation needs besides the answer.
+pub(crate) struct Context<'a> {
+    pub(crate) credentials: &'a Credentials,
+    pub(crate) timeout: Duration,
+    pub(crate) body_limit: usize,
+    pub(crate) now: SystemTime,
+}
+
+/// Interprets one attempt: the generated operation's result, and the raw answer the
+/// transport kept (absent when no answer arrived).
+pub(crate) fn interpret<T: Envelope>(
+    outcome: Generated<T>,
+    raw: Option<Raw>,
+    cx: &Context<'_>,
+) -> Result<Accepted<T>, Error> {
+    match (outcome, raw) {
+        (Ok(value), raw) => {
+            let status = value.status().as_u16();
+            if !value.success() {
+                return Err(api_error(status, value.headers(), &*value, None, cx));
+            }
+            Ok(Accepted {
+                envelope: value.into_inner(),
+                status,
+                body: raw.map(|r| r.body).unwrap_or_default(),
+            })
+        }
+        (Err(progenitor_client::Error::CommunicationError(e)), _) => Err(transport(e, cx.timeout)),
+        (Err(_), Some(raw)) => from_raw(raw, cx),
+        (Err(other), None) => Err(Error::Transport(TransportError {
+            kind: TransportKind::Request,
+            source: other.to_string().into(),
+        })),
+    }
+}
+
+/// Interprets an answer the generated code could not decode, or did not expect.
+fn from_raw<T: Envelope>(raw: Raw, cx: &Context<'_>) -> Result<Accepted<T>, Error> {
+    let status = raw.status.as_u16();
+    if raw.status.is_redirection() {
+        let location = raw
+            .headers
+            .get(LOCATION)
+            .map(|v| excerpt(v.as_bytes(), 200))
+            .unwrap_or_default();
+        return Err(Error::Redirect { status, location });
+    }
+    if raw.oversize {
+        let limit = format!("longer than {} bytes", cx.body_limit);
+        return Err(if raw.status.is_success() {
+            Error::Contract(Box::new(ContractError {
+                status,
+                field: "body".into(),
+                value: limit,
+                expected: "an envelope within the size limit",
+                body_excerpt: String::new(),
+                source: None,
+            }))
+        } else {
+            let mut e = bare_api_error(status, &raw.headers, cx);
+            e.body_excerpt = Some(String::new());
+            wrap(e)
+        });
+    }
+
+    if raw.status.is_success() {
+        return match serde_json::from_slice::<T>(&raw.body) {
+            Ok(envelope) if envelope.success() => Ok(Accepted {
+                envelope,
+                status,
+                body: raw.body,
+            }),
+            Ok(envelope) => Err(api_error(status, &raw.headers, &envelope, None, cx)),
+            Err(source) => match serde_json::from_slice::<types::FailureEnvelope>(&raw.body) {
+                // `success: false` with a null `result` does not fit the success type.
+                Ok(failure) if !failure.success => {
+                    Err(api_error(status, &raw.headers, &failure, None, cx))
+                }
+                _ => Err(Error::Contract(Box::new(ContractError {
+                    status,
+                    field: "body".into(),
+                    value: if raw.body.is_empty() {
+                        "empty".into()
+                    } else {
+                        "not the expected envelope".into()
+                    },
+                    expected: "Cloudflare's JSON envelope",
+                    body_excerpt: scrubbed_excerpt(&raw.body, cx),
+                    source: Some(source),
+                }))),
+            },
+        };
+    }
+
+    match serde_json::from_slice::<types::FailureEnvelope>(&raw.body) {
+        Ok(failure) => Err(api_error(status, &raw.headers, &failure, None, cx)),
+        Err(_) => {
+            let excerpt = scrubbed_excerpt(&raw.body, cx);
+            let mut e = bare_api_error(status, &raw.headers, cx);
+            e.body_excerpt = Some(excerpt);
+            Err(wrap(e))
+        }
+    }
+}
+
+fn api_error(
+    status: u16,
+    headers: &HeaderMap,
+    envelope: &impl Envelope,
+    body_excerpt: Option<String>,
+    cx: &Context<'_>,
+) -> Error {
+    let mut e = bare_api_error(status, headers, cx);
+    e.errors = messages(envelope.errors(), cx);
+    e.messages = messages(envelope.messages(), cx);
+    e.body_excerpt = body_excerpt;
+    wrap(e)
+}
+
+fn bare_api_error(status: u16, headers: &HeaderMap, cx: &Context<'_>) -> ApiError {
+    ApiError {
+        status,
+        errors: Vec::new(),
+        messages: Vec::new(),
+        ray_id: header_text(headers, "cf-ray"),
+        content_type: header_text(headers, CONTENT_TYPE.as_str()),
+        body_excerpt: None,
+        retry_after: headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after(v, cx.now)),
+    }
+}
+
+fn wrap(e: ApiError) -> Error {
+    if e.status == 429 {
+        Error::RateLimited(Box::new(e))
+    } else {
+        Error::Api(Box::new(e))
+    }
+}
+
+fn messages(list: &types::Messages, cx: &Context<'_>) -> Vec<ApiMessage> {
+    list.0
+        .iter()
+        .flatten()
+        .map(|m| {
+            let mut message = m.message.clone();
+            cx.credentials.scrub(&mut message);
+            ApiMessage {
+                code: m.code,
+                message,
+                documentation_url: m.documentation_url.clone(),
+                source_pointer: m
+                    .source
+                    .as_ref()
+                    .and_then(|s| s.0.as_ref())
+                    .and_then(|s| s.pointer.clone()),
+            }
+        })
+        .collect()
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).map(|v| excerpt(v.as_bytes(), 200))
+}
+
+/// Reads `Retry-After` as seconds or as an HTTP date relative to `now`.
+pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Maps a reqwest failure to a transport or timeout error.
+pub(crate) fn transport(e: reqwest::Error, limit: Duration) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout(TimeoutError {
+            limit,
+            source: Some(Box::new(e)),
+        });
+    }
+    let kind = if e.is_connect() {
+        TransportKind::Connect
+    } else if e.is_body() || e.is_decode() {
+        TransportKind::Body
+    } else {
+        TransportKind::Request
+    };
+    Error::Transport(TransportError {
+        kind,
+        source: Box::new(e),
+    })
+}
+
+fn scrubbed_excerpt(body: &[u8], cx: &Context<'_>) -> String {
+    let mut text = excerpt(body, crate::MAX_EXCERPT_BYTES);
+    cx.credentials.scrub(&mut text);
+    text
+}
+
+/// At most `max` bytes of `bytes` as text, cut at a character boundary, with `…` when cut.
+pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
+    let cut = bytes.len() > max;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]);
+    let mut text = text.into_owned();
+    if cut {
+        // A multi-byte character split by the cut shows up as U+FFFD; drop it.
+        while text.ends_with('\u{fffd}') {
+            text.pop();
+        }
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_and_cut_cleanly() {
+        assert_eq!(excerpt(b"short", 10), "short");
+        assert_eq!(excerpt("ééé".as_bytes(), 3), "é…");
+        assert_eq!(excerpt(&[b'x'; 5000], 512).len(), 512 + '…'.len_utf8());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(retry_after(&later, now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after("soon", now), None);
+    }
+}

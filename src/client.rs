@@ -1,0 +1,358 @@
+//! The [`Client`], its [`ClientBuilder`], and the retry loop every operation goes through.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use crate::{
+    AccountId,
+    answer::{self, Accepted, Context, Envelope, Generated},
+    auth::Credentials,
+    clock::{Clock, SystemClock},
+    error::{ConfigError, Result},
+    generated,
+    retry::{Jitter, RetryPolicy},
+    transport::Exchange,
+};
+
+/// Where Cloudflare's v4 API lives; used when no other base URL is given.
+pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
+
+/// The largest API response body read; a longer one is an error and is not read further.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The longest body excerpt an error keeps.
+pub const MAX_EXCERPT_BYTES: usize = 512;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client for the Stream downloads API of one account.
+///
+/// Cheap to clone: clones share one connection pool. Build one with [`Client::builder`] or
+/// [`Client::from_env`].
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+    settings: CallSettings,
+}
+
+pub(crate) struct Shared {
+    pub(crate) base_url: String,
+    pub(crate) account: AccountId,
+    pub(crate) credentials: Arc<Credentials>,
+    /// Follows no redirects and carries credentials on API requests only.
+    api_http: reqwest::Client,
+    /// For files: follows redirects and never carries API credentials.
+    pub(crate) file_http: reqwest::Client,
+    pub(crate) clock: Arc<dyn Clock>,
+    jitter: Jitter,
+}
+
+/// What may differ from one call to the next.
+#[derive(Debug, Clone, Copy)]
+struct CallSettings {
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Builds a client from the environment: credentials as [`Credentials::from_env`]
+    /// reads them, the account from `CLOUDFLARE_ACCOUNT_ID`, and the base URL from
+    /// `CLOUDFLARE_BASE_URL` when set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when credentials or the account id are missing or malformed, or
+    /// the base URL is unusable; [`Error::InvalidId`] when the account id is not an id.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let credentials = Credentials::from_lookup(&get)?;
+        let account = get("CLOUDFLARE_ACCOUNT_ID")
+            .ok_or_else(|| ConfigError::new("CLOUDFLARE_ACCOUNT_ID is not set"))?;
+        let mut builder = Self::builder()
+            .credentials(credentials)
+            .account_id(AccountId::new(&account)?);
+        if let Some(url) = get("CLOUDFLARE_BASE_URL") {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
+    /// The account this client acts for.
+    pub fn account_id(&self) -> &AccountId {
+        &self.shared.account
+    }
+
+    /// The API's base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// A client like this one whose calls use another time limit for each attempt.
+    #[must_use]
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        let mut client = self.clone();
+        client.settings.timeout = timeout;
+        client
+    }
+
+    /// A client like this one whose calls use another retry policy.
+    #[must_use]
+    pub fn with_retry(&self, retry: RetryPolicy) -> Self {
+        let mut client = self.clone();
+        client.settings.retry = retry;
+        client
+    }
+
+    /// The clock this client waits and measures with.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.shared.clock
+    }
+
+    /// Sends one operation, retrying as the policy allows, and interprets the answer.
+    pub(crate) async fn send<T: Envelope>(
+        &self,
+        operation: &'static str,
+        call: impl AsyncFn(&generated::Client) -> Generated<T>,
+    ) -> Result<Accepted<T>> {
+        let shared = &*self.shared;
+        let mut retry = 0;
+        loop {
+            let api = generated::Client::new_with_client(
+                &shared.base_url,
+                shared.api_http.clone(),
+                Exchange::new(
+                    shared.credentials.clone(),
+                    self.settings.timeout,
+                    MAX_BODY_BYTES,
+                ),
+            );
+            let started = shared.clock.now();
+            let outcome = call(&api).await;
+            let cx = Context {
+                credentials: &shared.credentials,
+                timeout: self.settings.timeout,
+                body_limit: MAX_BODY_BYTES,
+                now: shared.clock.wall(),
+            };
+            let result = answer::interpret(outcome, api.inner.take_answer(), &cx);
+            let elapsed = shared.clock.now().saturating_duration_since(started);
+
+            let error = match result {
+                Ok(accepted) => {
+                    tracing::debug!(
+                        operation,
+                        attempt = retry + 1,
+                        status = accepted.status,
+                        ?elapsed,
+                        "answered"
+                    );
+                    return Ok(accepted);
+                }
+                Err(error) => error,
+            };
+            let delay = self
+                .settings
+                .retry
+                .delay(retry, &error, shared.jitter.next());
+            tracing::debug!(
+                operation,
+                attempt = retry + 1,
+                status = error.status(),
+                ray = error.api_error().and_then(|e| e.ray_id()),
+                ?elapsed,
+                retry_in = ?delay,
+                "failed: {error}"
+            );
+            match delay {
+                Some(delay) => {
+                    shared.clock.sleep(delay).await;
+                    retry += 1;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.shared.base_url)
+            .field("account_id", &self.shared.account)
+            .field("credentials", &self.shared.credentials)
+            .field("timeout", &self.settings.timeout)
+            .field("retry", &self.settings.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`].
+///
+/// Defaults: base URL [`DEFAULT_BASE_URL`], connect timeout 5 s, a 60 s limit on each
+/// attempt (connecting, sending and reading the whole answer), [`RetryPolicy::default`],
+/// and the [`SystemClock`]. Credentials and the account id have no default.
+#[derive(Default)]
+pub struct ClientBuilder {
+    credentials: Option<Credentials>,
+    account: Option<AccountId>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl ClientBuilder {
+    /// Sets the credentials (required).
+    #[must_use]
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sets the account whose videos the client acts on (required).
+    #[must_use]
+    pub fn account_id(mut self, account: AccountId) -> Self {
+        self.account = Some(account);
+        self
+    }
+
+    /// Points the client at another API root, such as a simulator's (default
+    /// [`DEFAULT_BASE_URL`]). A trailing `/` is ignored.
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Sets the limit on each attempt, from connecting to the last byte of the answer
+    /// (default 60 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the limit on establishing a connection (default 5 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the retry policy (default [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Replaces the clock used for backoff, polling and deadlines (default
+    /// [`SystemClock`]); tests use this to run without waiting.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when credentials or the account id are missing, or the base URL
+    /// is not an absolute `http` or `https` URL without user info, query or fragment.
+    pub fn build(self) -> Result<Client> {
+        let credentials = self
+            .credentials
+            .ok_or_else(|| ConfigError::new("no credentials were given"))?;
+        let account = self
+            .account
+            .ok_or_else(|| ConfigError::new("no account id was given"))?;
+        let base_url = checked_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let user_agent = concat!("cloudflare-stream/", env!("CARGO_PKG_VERSION"));
+
+        let api_http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::new(format!("cannot set up HTTP: {e}")))?;
+        let file_http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| ConfigError::new(format!("cannot set up HTTP: {e}")))?;
+
+        Ok(Client {
+            shared: Arc::new(Shared {
+                base_url,
+                account,
+                credentials: Arc::new(credentials),
+                api_http,
+                file_http,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                jitter: Jitter::default(),
+            }),
+            settings: CallSettings {
+                timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                retry: self.retry.unwrap_or_default(),
+            },
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials)
+            .field("account_id", &self.account)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+// The URL is never echoed in these errors: its user info or path could hold a secret.
+fn checked_base_url(text: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(text)
+        .map_err(|e| ConfigError::new(format!("the base URL is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(ConfigError::new("the base URL is not an http or https URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::new("the base URL must not contain user info"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(
+            "the base URL must not have a query or fragment",
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_trimmed() {
+        assert_eq!(
+            checked_base_url("http://127.0.0.1:8080/client/v4/").unwrap(),
+            "http://127.0.0.1:8080/client/v4"
+        );
+        assert!(checked_base_url("ftp://127.0.0.1/").is_err());
+        assert!(checked_base_url("not a url").is_err());
+        assert!(checked_base_url("http://127.0.0.1/?x=1").is_err());
+        let err = checked_base_url("http://user:SECRET@127.0.0.1/").unwrap_err();
+        assert!(!err.to_string().contains("SECRET"));
+    }
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, clippy::missing_errors_doc)]
+
+mod answer;
+mod auth;
+mod client;
+pub mod clock;
+mod download;
+mod error;
+mod generated;
+mod ids;
+mod operations;
+mod retry;
+mod transport;
+
+pub use auth::Credentials;
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, MAX_BODY_BYTES, MAX_EXCERPT_BYTES};
+pub use download::{Download, DownloadStatus, DownloadType, Downloads, InvalidDownloadType};
+pub use error::{
+    ApiError, ApiMessage, ConfigError, ContractError, Error, FetchError, Result, TimeoutError,
+    TransportError, TransportKind,
+};
+pub use ids::{AccountId, IdProblem, InvalidId, MAX_ID_LEN, VideoId};
+pub use retry::RetryPolicy;

@@ -1,0 +1,134 @@
+//! The five downloads operations, one method each. Every one validates nothing itself (its
+//! arguments are already-validated types), sends through [`Client::send`], and checks the
+//! result against the contract.
+
+use crate::{
+    Client, Download, DownloadType, Downloads, VideoId,
+    answer::Accepted,
+    download::Violation,
+    error::{ContractError, Error, Result},
+    generated::types,
+};
+
+/// The body of both create operations: an empty JSON object.
+const EMPTY: types::EmptyBody = types::EmptyBody {};
+
+impl Client {
+    /// Lists the downloads of a video (`GET …/downloads`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for a refusal (such as an unknown video), [`Error::Contract`] for an
+    /// answer out of contract, and the transport errors every call can give.
+    pub async fn list_downloads(&self, video: &VideoId) -> Result<Downloads> {
+        let account = &self.shared.account;
+        let accepted = self
+            .send("list_downloads", async |api| {
+                api.list_downloads(account, video).await
+            })
+            .await?;
+        downloads(accepted)
+    }
+
+    /// Creates the download of the given type and starts encoding it
+    /// (`POST …/downloads/{type}`). Returns that download as the API first reports it,
+    /// usually `inprogress`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for a refusal (such as a video not ready to view), [`Error::Contract`]
+    /// when the answer lacks the download or breaks the contract, and the transport errors
+    /// every call can give.
+    pub async fn create_download(
+        &self,
+        video: &VideoId,
+        download_type: DownloadType,
+    ) -> Result<Download> {
+        let account = &self.shared.account;
+        let accepted = self
+            .send("create_typed_download", async |api| {
+                api.create_typed_download(account, video, &download_type, &EMPTY)
+                    .await
+            })
+            .await?;
+        one(accepted, download_type)
+    }
+
+    /// Creates the `default` download through the older, untyped endpoint
+    /// (`POST …/downloads`). Its answer comes in the keyed or the flat shape; either way the
+    /// `default` download is returned.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::create_download`].
+    pub async fn create_default_download(&self, video: &VideoId) -> Result<Download> {
+        let account = &self.shared.account;
+        let accepted = self
+            .send("create_download", async |api| {
+                api.create_download(account, video, &EMPTY).await
+            })
+            .await?;
+        one(accepted, DownloadType::Default)
+    }
+
+    /// Deletes the download of the given type (`DELETE …/downloads/{type}`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for a refusal, and the transport errors every call can give.
+    pub async fn delete_download(
+        &self,
+        video: &VideoId,
+        download_type: DownloadType,
+    ) -> Result<()> {
+        let account = &self.shared.account;
+        self.send("delete_typed_download", async |api| {
+            api.delete_typed_download(account, video, &download_type)
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes the `default` download through the older, untyped endpoint
+    /// (`DELETE …/downloads`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::delete_download`].
+    pub async fn delete_default_download(&self, video: &VideoId) -> Result<()> {
+        let account = &self.shared.account;
+        self.send("delete_download", async |api| {
+            api.delete_download(account, video).await
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+fn downloads(accepted: Accepted<types::DownloadsEnvelope>) -> Result<Downloads> {
+    let Accepted {
+        envelope,
+        status,
+        body,
+    } = accepted;
+    Downloads::from_wire(envelope.result)
+        .map_err(|v| Error::Contract(Box::new(ContractError::from_violation(status, v, &body))))
+}
+
+fn one(
+    accepted: Accepted<types::DownloadsEnvelope>,
+    download_type: DownloadType,
+) -> Result<Download> {
+    let (status, body) = (accepted.status, accepted.body.clone());
+    downloads(accepted)?.take(download_type).ok_or_else(|| {
+        let missing = Violation {
+            field: format!("result.{download_type}"),
+            value: "missing".into(),
+            expected: "the download that was created",
+        };
+        Error::Contract(Box::new(ContractError::from_violation(
+            status, missing, &body,
+        )))
+    })
+}

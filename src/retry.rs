@@ -1,0 +1,129 @@
+//! When to send a request again, and after how long.
+
+use std::{
+    hash::{BuildHasher, RandomState},
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use crate::error::Error;
+
+/// How failed requests are retried.
+///
+/// The default retries twice on connection failures, timeouts, and the statuses 408, 409,
+/// 429 and 5XX, never on other 4XX. Backoff starts at 0.5 s and doubles up to 8 s, each
+/// delay shortened by up to a quarter at random so that many clients do not retry in step.
+/// A `Retry-After` of up to 60 s replaces the backoff; a longer one is not waited for and
+/// the caller gets [`Error::RateLimited`] carrying it.
+///
+/// Every downloads operation is safe to repeat: creating a download that exists, or
+/// deleting one that is gone, leaves the same state as doing it once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Sets how many times a request is sent again after the first try (default 2).
+    #[must_use]
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// Sets the first backoff and its cap (defaults 0.5 s and 8 s).
+    #[must_use]
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+
+    /// Sets the longest `Retry-After` that is waited for (default 60 s).
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Turns the random shortening of delays off, for predictable timing.
+    #[must_use]
+    pub fn without_jitter(mut self) -> Self {
+        self.jitter = false;
+        self
+    }
+
+    /// How many retries follow the first try.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The wait before retry number `retry` (0 for the first retry) after `error`, or
+    /// `None` to give up. `random` is uniform in `[0, 1)`.
+    pub(crate) fn delay(&self, retry: u32, error: &Error, random: f64) -> Option<Duration> {
+        if retry >= self.max_retries || !error.is_retryable() {
+            return None;
+        }
+        if let Some(wait) = error.api_error().and_then(|e| e.retry_after()) {
+            return (wait <= self.max_retry_after).then_some(wait);
+        }
+        let doubled = self
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(self.max_backoff);
+        let factor = if self.jitter {
+            1.0 - 0.25 * random
+        } else {
+            1.0
+        };
+        Some(doubled.mul_f64(factor))
+    }
+}
+
+/// A cheap, lock-free source of jitter (splitmix64), seeded from the process's hash keys.
+#[derive(Debug)]
+pub(crate) struct Jitter(AtomicU64);
+
+impl Default for Jitter {
+    fn default() -> Self {
+        Self(AtomicU64::new(RandomState::new().hash_one(0x5eed_u64)))
+    }
+}
+
+impl Jitter {
+    /// A number uniform in `[0, 1)`.
+    pub(crate) fn next(&self) -> f64 {
+        let mut z = self
+            .0
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
