@@ -111,6 +111,14 @@ impl Client {
         client
     }
 
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.settings.retry
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.settings.timeout
+    }
+
     /// The clock this client waits and measures with.
     pub(crate) fn clock(&self) -> &dyn Clock {
         &*self.shared.clock
@@ -278,6 +286,7 @@ impl ClientBuilder {
             .ok_or_else(|| ConfigError::new("no account id was given"))?;
         let base_url = checked_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let user_agent = concat!("cloudflare-stream/", env!("CARGO_PKG_VERSION"));
 
         let api_http = reqwest::Client::builder()
@@ -290,6 +299,8 @@ impl ClientBuilder {
             .user_agent(user_agent)
             .connect_timeout(connect_timeout)
             .redirect(reqwest::redirect::Policy::limited(5))
+            // A file may take longer than any whole-request limit; a stall may not.
+            .read_timeout(timeout)
             .build()
             .map_err(|e| ConfigError::new(format!("cannot set up HTTP: {e}")))?;
 
@@ -304,7 +315,7 @@ impl ClientBuilder {
                 jitter: Jitter::default(),
             }),
             settings: CallSettings {
-                timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                timeout,
                 retry: self.retry.unwrap_or_default(),
             },
         })

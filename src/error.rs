@@ -77,6 +77,12 @@ pub enum Error {
         /// How long the wait lasted.
         waited: Duration,
     },
+    /// The video has no download of this type: it was never created, or was deleted.
+    #[error("the video has no {download_type} download")]
+    MissingDownload {
+        /// The type asked for.
+        download_type: crate::DownloadType,
+    },
     /// Fetching a file failed: a bad answer from the file host, a local write, a size that
     /// does not add up.
     #[error(transparent)]
@@ -104,16 +110,19 @@ impl Error {
     }
 
     /// Whether sending the same request again may succeed: connection failures, timeouts,
-    /// and the statuses 408, 409, 429 and 5XX.
+    /// and the statuses 408, 409, 429 and 5XX (from the API or the file host).
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport(_) | Self::Timeout(_) => true,
-            Self::Api(e) | Self::RateLimited(e) => {
-                matches!(e.status, 408 | 409 | 429 | 500..=599)
-            }
+            Self::Api(e) | Self::RateLimited(e) => retryable_status(e.status),
+            Self::Fetch(e) => e.status.is_some_and(retryable_status),
             _ => false,
         }
     }
+}
+
+fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429 | 500..=599)
 }
 
 /// One entry of the `errors` or `messages` list of Cloudflare's envelope.

@@ -8,11 +8,13 @@ mod client;
 pub mod clock;
 mod download;
 mod error;
+mod fetch;
 mod generated;
 mod ids;
 mod operations;
 mod retry;
 mod transport;
+mod wait;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, MAX_BODY_BYTES, MAX_EXCERPT_BYTES};
@@ -21,5 +23,7 @@ pub use error::{
     ApiError, ApiMessage, ConfigError, ContractError, Error, FetchError, Result, TimeoutError,
     TransportError, TransportKind,
 };
+pub use fetch::{Fetched, Progress};
 pub use ids::{AccountId, IdProblem, InvalidId, MAX_ID_LEN, VideoId};
 pub use retry::RetryPolicy;
+pub use wait::WaitOptions;
