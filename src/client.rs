@@ -2,6 +2,8 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
+use tracing::Instrument;
+
 use crate::{
     AccountId,
     answer::{self, Accepted, Context, Envelope, Generated},
@@ -9,6 +11,7 @@ use crate::{
     clock::{Clock, SystemClock},
     error::{ConfigError, Result},
     generated,
+    operations::Operation,
     retry::{Jitter, RetryPolicy},
     transport::Exchange,
 };
@@ -127,7 +130,20 @@ impl Client {
     /// Sends one operation, retrying as the policy allows, and interprets the answer.
     pub(crate) async fn send<T: Envelope>(
         &self,
-        operation: &'static str,
+        operation: &'static Operation,
+        call: impl AsyncFn(&generated::Client) -> Generated<T>,
+    ) -> Result<Accepted<T>> {
+        let span = tracing::debug_span!(
+            "stream_api",
+            operation = operation.id,
+            method = operation.method,
+            path = operation.path,
+        );
+        self.attempts(call).instrument(span).await
+    }
+
+    async fn attempts<T: Envelope>(
+        &self,
         call: impl AsyncFn(&generated::Client) -> Generated<T>,
     ) -> Result<Accepted<T>> {
         let shared = &*self.shared;
@@ -156,7 +172,6 @@ impl Client {
             let error = match result {
                 Ok(accepted) => {
                     tracing::debug!(
-                        operation,
                         attempt = retry + 1,
                         status = accepted.status,
                         ?elapsed,
@@ -171,7 +186,6 @@ impl Client {
                 .retry
                 .delay(retry, &error, shared.jitter.next());
             tracing::debug!(
-                operation,
                 attempt = retry + 1,
                 status = error.status(),
                 ray = error.api_error().and_then(|e| e.ray_id()),

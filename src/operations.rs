@@ -13,6 +13,49 @@ use crate::{
 /// The body of both create operations: an empty JSON object.
 const EMPTY: types::EmptyBody = types::EmptyBody {};
 
+/// An operation of the spec, as the facade knows it: for tracing, and for the test that
+/// binds this table to `spec/stream-downloads.json`.
+#[derive(Debug)]
+pub(crate) struct Operation {
+    pub(crate) id: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) path: &'static str,
+}
+
+const DOWNLOADS: &str = "/accounts/{account_id}/stream/{identifier}/downloads";
+const TYPED: &str = "/accounts/{account_id}/stream/{identifier}/downloads/{download_type}";
+
+pub(crate) const LIST: Operation = Operation {
+    id: "list_downloads",
+    method: "GET",
+    path: DOWNLOADS,
+};
+pub(crate) const CREATE: Operation = Operation {
+    id: "create_download",
+    method: "POST",
+    path: DOWNLOADS,
+};
+pub(crate) const DELETE: Operation = Operation {
+    id: "delete_download",
+    method: "DELETE",
+    path: DOWNLOADS,
+};
+pub(crate) const CREATE_TYPED: Operation = Operation {
+    id: "create_typed_download",
+    method: "POST",
+    path: TYPED,
+};
+pub(crate) const DELETE_TYPED: Operation = Operation {
+    id: "delete_typed_download",
+    method: "DELETE",
+    path: TYPED,
+};
+
+/// Every operation the facade implements.
+#[cfg(test)]
+pub(crate) const OPERATIONS: [&Operation; 5] =
+    [&LIST, &CREATE, &DELETE, &CREATE_TYPED, &DELETE_TYPED];
+
 impl Client {
     /// Lists the downloads of a video (`GET …/downloads`).
     ///
@@ -23,9 +66,7 @@ impl Client {
     pub async fn list_downloads(&self, video: &VideoId) -> Result<Downloads> {
         let account = &self.shared.account;
         let accepted = self
-            .send("list_downloads", async |api| {
-                api.list_downloads(account, video).await
-            })
+            .send(&LIST, async |api| api.list_downloads(account, video).await)
             .await?;
         downloads(accepted)
     }
@@ -46,7 +87,7 @@ impl Client {
     ) -> Result<Download> {
         let account = &self.shared.account;
         let accepted = self
-            .send("create_typed_download", async |api| {
+            .send(&CREATE_TYPED, async |api| {
                 api.create_typed_download(account, video, &download_type, &EMPTY)
                     .await
             })
@@ -64,7 +105,7 @@ impl Client {
     pub async fn create_default_download(&self, video: &VideoId) -> Result<Download> {
         let account = &self.shared.account;
         let accepted = self
-            .send("create_download", async |api| {
+            .send(&CREATE, async |api| {
                 api.create_download(account, video, &EMPTY).await
             })
             .await?;
@@ -82,7 +123,7 @@ impl Client {
         download_type: DownloadType,
     ) -> Result<()> {
         let account = &self.shared.account;
-        self.send("delete_typed_download", async |api| {
+        self.send(&DELETE_TYPED, async |api| {
             api.delete_typed_download(account, video, &download_type)
                 .await
         })
@@ -98,7 +139,7 @@ impl Client {
     /// As [`Client::delete_download`].
     pub async fn delete_default_download(&self, video: &VideoId) -> Result<()> {
         let account = &self.shared.account;
-        self.send("delete_download", async |api| {
+        self.send(&DELETE, async |api| {
             api.delete_download(account, video).await
         })
         .await?;
@@ -131,4 +172,32 @@ fn one(
             status, missing, &body,
         )))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The facade's operations are exactly the spec's: a spec edit that adds, removes or
+    /// moves an operation fails here until the facade follows.
+    #[test]
+    fn operations_match_the_spec() {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../spec/stream-downloads.json")).unwrap();
+        let mut in_spec = Vec::new();
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    in_spec.push((id.to_owned(), method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        let mut in_facade: Vec<_> = OPERATIONS
+            .iter()
+            .map(|op| (op.id.to_owned(), op.method.to_owned(), op.path.to_owned()))
+            .collect();
+        in_spec.sort();
+        in_facade.sort();
+        assert_eq!(in_spec, in_facade);
+    }
 }

@@ -127,3 +127,92 @@ impl Jitter {
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ApiError, TimeoutError};
+
+    fn api(status: u16, retry_after: Option<u64>) -> Error {
+        let e = ApiError {
+            status,
+            errors: Vec::new(),
+            messages: Vec::new(),
+            ray_id: None,
+            content_type: None,
+            body_excerpt: None,
+            retry_after: retry_after.map(Duration::from_secs),
+        };
+        if status == 429 {
+            Error::RateLimited(Box::new(e))
+        } else {
+            Error::Api(Box::new(e))
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_to_the_cap_and_jitter_only_shortens() {
+        let policy = RetryPolicy::default().with_max_retries(6);
+        let timeout = Error::Timeout(TimeoutError {
+            limit: Duration::from_secs(1),
+            source: None,
+        });
+        let plain: Vec<u64> = (0..6)
+            .map(|n| {
+                policy
+                    .without_jitter()
+                    .delay(n, &timeout, 0.9)
+                    .unwrap()
+                    .as_millis() as u64
+            })
+            .collect();
+        assert_eq!(plain, [500, 1000, 2000, 4000, 8000, 8000]);
+        assert_eq!(
+            policy.delay(0, &timeout, 0.0),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            policy.delay(0, &timeout, 0.999_999).unwrap().as_millis(),
+            375
+        );
+        assert_eq!(policy.delay(6, &timeout, 0.0), None);
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let policy = RetryPolicy::default().without_jitter();
+        for status in [408, 409, 429, 500, 502, 520, 522, 524] {
+            assert!(
+                policy.delay(0, &api(status, None), 0.0).is_some(),
+                "{status}"
+            );
+        }
+        for status in [400, 401, 403, 404, 405, 422] {
+            assert_eq!(policy.delay(0, &api(status, None), 0.0), None, "{status}");
+        }
+        assert_eq!(RetryPolicy::none().delay(0, &api(503, None), 0.0), None);
+    }
+
+    #[test]
+    fn retry_after_replaces_backoff_within_the_budget_only() {
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            policy.delay(0, &api(429, Some(7)), 0.0),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            policy.delay(0, &api(429, Some(60)), 0.0),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(policy.delay(0, &api(429, Some(86_400)), 0.0), None);
+    }
+
+    #[test]
+    fn jitter_is_uniform_in_the_unit_interval() {
+        let jitter = Jitter::default();
+        let draws: Vec<f64> = (0..1000).map(|_| jitter.next()).collect();
+        assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!((0.4..0.6).contains(&mean), "mean {mean}");
+    }
+}
