@@ -4,8 +4,8 @@
 mod common;
 
 use cloudflare_stream::{DownloadStatus, DownloadType, Error, MAX_EXCERPT_BYTES};
-use common::{Op, client, video};
-use httpmock::{Mock, MockServer};
+use common::{Op, answer, client, video};
+use httpmock::MockServer;
 
 const K01_KEYED: &str = include_str!("fixtures/k01_keyed.json");
 const K01_FLAT: &str = include_str!("fixtures/k01_flat.json");
@@ -16,26 +16,6 @@ const BOTH: &str = common::BOTH_DOWNLOADS;
 
 const DEFAULT_MP4: &str = "https://customer-test123.cloudflarestream.com/fedcba9876543210fedcba9876543210/downloads/default.mp4";
 const AUDIO_M4A: &str = "https://customer-test123.cloudflarestream.com/fedcba9876543210fedcba9876543210/downloads/audio.m4a";
-
-/// Mocks `op` to answer `status` with `body` as JSON, then adds a catch-all that answers
-/// anything else with 599, so a wrong route fails loudly.
-async fn answer<'a>(server: &'a MockServer, op: Op, status: u16, body: &str) -> Mock<'a> {
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(op.method()).path(op.path());
-            then.status(status)
-                .header("content-type", "application/json")
-                .body(body);
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(599).body("unexpected request");
-        })
-        .await;
-    mock
-}
 
 fn contract(err: Error) -> Box<cloudflare_stream::ContractError> {
     match err {

@@ -13,7 +13,7 @@ use cloudflare_stream::{
     AccountId, Client, Credentials, DownloadType, RetryPolicy, VideoId,
     clock::{Clock, Sleep},
 };
-use httpmock::{Method, MockServer};
+use httpmock::{Method, Mock, MockServer};
 
 pub const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 pub const VIDEO: &str = "fedcba9876543210fedcba9876543210";
@@ -169,4 +169,30 @@ impl Clock for InstantClock {
         self.slept.lock().expect("not poisoned").push(duration);
         Box::pin(std::future::ready(()))
     }
+}
+
+/// Mocks `op` to answer `status` with `body` as JSON, then adds a catch-all that answers
+/// anything else with 599, so a wrong route fails loudly.
+pub async fn answer<'a>(server: &'a MockServer, op: Op, status: u16, body: &str) -> Mock<'a> {
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(op.method()).path(op.path());
+            then.status(status)
+                .header("content-type", "application/json")
+                .body(body);
+        })
+        .await;
+    catch_all(server).await;
+    mock
+}
+
+/// A mock that matches any request and answers 599. Added last, it only sees requests no
+/// other mock took; its hit count says how many of those there were.
+pub async fn catch_all(server: &MockServer) -> Mock<'_> {
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(599).body("unexpected request");
+        })
+        .await
 }
