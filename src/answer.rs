@@ -103,19 +103,19 @@ fn from_raw<T: Envelope>(raw: Raw, cx: &Context<'_>) -> Result<Accepted<T>, Erro
         return Err(Error::Redirect { status, location });
     }
     if raw.oversize {
-        let limit = format!("longer than {} bytes", cx.body_limit);
         return Err(if raw.status.is_success() {
             Error::Contract(Box::new(ContractError {
                 status,
                 field: "body".into(),
-                value: limit,
+                value: format!("longer than {} bytes", cx.body_limit),
                 expected: "an envelope within the size limit",
-                body_excerpt: String::new(),
+                body_excerpt: scrubbed_excerpt(&raw.body, cx),
                 source: None,
             }))
         } else {
             let mut e = bare_api_error(status, &raw.headers, cx);
-            e.body_excerpt = Some(String::new());
+            e.body_excerpt = Some(scrubbed_excerpt(&raw.body, cx));
+            e.body_too_large = true;
             wrap(e)
         });
     }
@@ -182,6 +182,7 @@ fn bare_api_error(status: u16, headers: &HeaderMap, cx: &Context<'_>) -> ApiErro
         ray_id: header_text(headers, "cf-ray"),
         content_type: header_text(headers, CONTENT_TYPE.as_str()),
         body_excerpt: None,
+        body_too_large: false,
         retry_after: headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
@@ -198,22 +199,24 @@ fn wrap(e: ApiError) -> Error {
 }
 
 fn messages(list: &types::Messages, cx: &Context<'_>) -> Vec<ApiMessage> {
+    let scrubbed = |text: &String| {
+        let mut text = text.clone();
+        cx.credentials.scrub(&mut text);
+        text
+    };
     list.0
         .iter()
         .flatten()
-        .map(|m| {
-            let mut message = m.message.clone();
-            cx.credentials.scrub(&mut message);
-            ApiMessage {
-                code: m.code,
-                message,
-                documentation_url: m.documentation_url.clone(),
-                source_pointer: m
-                    .source
-                    .as_ref()
-                    .and_then(|s| s.0.as_ref())
-                    .and_then(|s| s.pointer.clone()),
-            }
+        .map(|m| ApiMessage {
+            code: m.code,
+            message: scrubbed(&m.message),
+            documentation_url: m.documentation_url.as_ref().map(scrubbed),
+            source_pointer: m
+                .source
+                .as_ref()
+                .and_then(|s| s.0.as_ref())
+                .and_then(|s| s.pointer.as_ref())
+                .map(scrubbed),
         })
         .collect()
 }
@@ -254,8 +257,13 @@ pub(crate) fn transport(e: reqwest::Error, limit: Duration) -> Error {
 }
 
 fn scrubbed_excerpt(body: &[u8], cx: &Context<'_>) -> String {
+    scrubbed_excerpt_with(body, cx.credentials)
+}
+
+/// An excerpt of at most [`crate::MAX_EXCERPT_BYTES`] with every secret replaced.
+pub(crate) fn scrubbed_excerpt_with(body: &[u8], credentials: &Credentials) -> String {
     let mut text = excerpt(body, crate::MAX_EXCERPT_BYTES);
-    cx.credentials.scrub(&mut text);
+    credentials.scrub(&mut text);
     text
 }
 

@@ -2,7 +2,24 @@
 
 use std::{fmt, time::Duration};
 
-use crate::{download::Violation, ids::InvalidId};
+use crate::{auth::Credentials, download::Violation, ids::InvalidId};
+
+/// Shows text from a server on one line: control characters (such as a newline that
+/// would forge a log line) are escaped.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// What every fallible call of this crate returns.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -147,6 +164,7 @@ pub struct ApiError {
     pub(crate) ray_id: Option<String>,
     pub(crate) content_type: Option<String>,
     pub(crate) body_excerpt: Option<String>,
+    pub(crate) body_too_large: bool,
     pub(crate) retry_after: Option<Duration>,
 }
 
@@ -187,6 +205,11 @@ impl ApiError {
         self.body_excerpt.as_deref()
     }
 
+    /// Whether the body was over [`crate::MAX_BODY_BYTES`] and so was not read in full.
+    pub fn body_too_large(&self) -> bool {
+        self.body_too_large
+    }
+
     /// The wait the server asked for with `Retry-After`, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
@@ -200,8 +223,10 @@ impl fmt::Display for ApiError {
             f.write_str(":")?;
             for (i, e) in self.errors.iter().enumerate() {
                 let sep = if i == 0 { " " } else { "; " };
-                write!(f, "{sep}{} {}", e.code, e.message)?;
+                write!(f, "{sep}{} {}", e.code, OneLine(&e.message))?;
             }
+        } else if self.body_too_large {
+            f.write_str(" with a body over the size limit")?;
         } else {
             match self.body_excerpt.as_deref() {
                 Some("") => f.write_str(" with an empty body")?,
@@ -287,7 +312,7 @@ impl TimeoutError {
 
 /// A 2XX answer that breaks the contract, naming the field and the value.
 #[derive(Debug, thiserror::Error)]
-#[error("HTTP {status} answer breaks the API contract: {field} is {value}, expected {expected}")]
+#[error("HTTP {status} answer breaks the API contract: {field} is {}, expected {expected}", OneLine(.value))]
 pub struct ContractError {
     pub(crate) status: u16,
     pub(crate) field: String,
@@ -299,13 +324,20 @@ pub struct ContractError {
 }
 
 impl ContractError {
-    pub(crate) fn from_violation(status: u16, v: Violation, body: &[u8]) -> Self {
+    pub(crate) fn from_violation(
+        status: u16,
+        v: Violation,
+        body: &[u8],
+        credentials: &Credentials,
+    ) -> Self {
+        let mut value = crate::answer::excerpt(v.value.as_bytes(), 200);
+        credentials.scrub(&mut value);
         Self {
             status,
             field: v.field,
-            value: crate::answer::excerpt(v.value.as_bytes(), 200),
+            value,
             expected: v.expected,
-            body_excerpt: crate::answer::excerpt(body, crate::MAX_EXCERPT_BYTES),
+            body_excerpt: crate::answer::scrubbed_excerpt_with(body, credentials),
             source: None,
         }
     }

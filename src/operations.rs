@@ -5,6 +5,7 @@
 use crate::{
     Client, Download, DownloadType, Downloads, VideoId,
     answer::Accepted,
+    auth::Credentials,
     download::Violation,
     error::{ContractError, Error, Result},
     generated::types,
@@ -68,7 +69,7 @@ impl Client {
         let accepted = self
             .send(&LIST, async |api| api.list_downloads(account, video).await)
             .await?;
-        downloads(accepted)
+        downloads(accepted, &self.shared.credentials)
     }
 
     /// Creates the download of the given type and starts encoding it
@@ -92,7 +93,7 @@ impl Client {
                     .await
             })
             .await?;
-        one(accepted, download_type)
+        one(accepted, download_type, &self.shared.credentials)
     }
 
     /// Creates the `default` download through the older, untyped endpoint
@@ -109,7 +110,7 @@ impl Client {
                 api.create_download(account, video, &EMPTY).await
             })
             .await?;
-        one(accepted, DownloadType::Default)
+        one(accepted, DownloadType::Default, &self.shared.credentials)
     }
 
     /// Deletes the download of the given type (`DELETE …/downloads/{type}`).
@@ -147,31 +148,43 @@ impl Client {
     }
 }
 
-fn downloads(accepted: Accepted<types::DownloadsEnvelope>) -> Result<Downloads> {
+fn downloads(
+    accepted: Accepted<types::DownloadsEnvelope>,
+    credentials: &Credentials,
+) -> Result<Downloads> {
     let Accepted {
         envelope,
         status,
         body,
     } = accepted;
-    Downloads::from_wire(envelope.result)
-        .map_err(|v| Error::Contract(Box::new(ContractError::from_violation(status, v, &body))))
+    Downloads::from_wire(envelope.result).map_err(|v| contract(status, v, &body, credentials))
+}
+
+fn contract(status: u16, v: Violation, body: &[u8], credentials: &Credentials) -> Error {
+    Error::Contract(Box::new(ContractError::from_violation(
+        status,
+        v,
+        body,
+        credentials,
+    )))
 }
 
 fn one(
     accepted: Accepted<types::DownloadsEnvelope>,
     download_type: DownloadType,
+    credentials: &Credentials,
 ) -> Result<Download> {
     let (status, body) = (accepted.status, accepted.body.clone());
-    downloads(accepted)?.take(download_type).ok_or_else(|| {
-        let missing = Violation {
-            field: format!("result.{download_type}"),
-            value: "missing".into(),
-            expected: "the download that was created",
-        };
-        Error::Contract(Box::new(ContractError::from_violation(
-            status, missing, &body,
-        )))
-    })
+    downloads(accepted, credentials)?
+        .take(download_type)
+        .ok_or_else(|| {
+            let missing = Violation {
+                field: format!("result.{download_type}"),
+                value: "missing".into(),
+                expected: "the download that was created",
+            };
+            contract(status, missing, &body, credentials)
+        })
 }
 
 #[cfg(test)]

@@ -141,6 +141,7 @@ mod tests {
             ray_id: None,
             content_type: None,
             body_excerpt: None,
+            body_too_large: false,
             retry_after: retry_after.map(Duration::from_secs),
         };
         if status == 429 {

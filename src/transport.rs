@@ -62,7 +62,7 @@ pub(crate) struct Raw {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
-    /// The body was longer than the limit; `body` is empty and was not read.
+    /// The body was longer than the limit; `body` holds only its start.
     pub(crate) oversize: bool,
 }
 
@@ -108,20 +108,19 @@ impl ClientHooks<Exchange> for generated::Client {
     }
 }
 
-/// Reads a body of at most `limit` bytes; a longer one is abandoned, not read to the end.
+/// Reads a body of at most `limit` bytes. A longer one is abandoned, not read to the end;
+/// only its start is kept, as evidence.
 async fn read_bounded(
     response: &mut reqwest::Response,
     limit: usize,
 ) -> reqwest::Result<(Bytes, bool)> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Ok((Bytes::new(), true));
-    }
+    let announced_oversize = response.content_length().is_some_and(|n| n > limit as u64);
     // Most answers arrive in one chunk; it is passed on without a copy.
     let Some(first) = response.chunk().await? else {
         return Ok((Bytes::new(), false));
     };
-    if first.len() > limit {
-        return Ok((Bytes::new(), true));
+    if announced_oversize || first.len() > limit {
+        return Ok((evidence(first), true));
     }
     let Some(second) = response.chunk().await? else {
         return Ok((first, false));
@@ -131,10 +130,16 @@ async fn read_bounded(
     let mut next = Some(second);
     while let Some(chunk) = next {
         if body.len() + chunk.len() > limit {
-            return Ok((Bytes::new(), true));
+            return Ok((evidence(body.freeze()), true));
         }
         body.extend_from_slice(&chunk);
         next = response.chunk().await?;
     }
     Ok((body.freeze(), false))
+}
+
+/// The start of an oversized body, enough for an error excerpt.
+fn evidence(mut body: Bytes) -> Bytes {
+    body.truncate(crate::MAX_EXCERPT_BYTES + 4);
+    body
 }

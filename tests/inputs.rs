@@ -467,7 +467,6 @@ async fn secrets_echoed_in_failures_are_redacted() {
 
 /// The optional fields of a message are server text like the message itself.
 #[tokio::test]
-#[ignore = "bug: documentation_url and source.pointer of API messages are kept unscrubbed"]
 async fn secrets_echoed_in_message_details_are_redacted() {
     for (credentials, secret) in schemes() {
         let body = format!(
@@ -492,7 +491,6 @@ async fn secrets_echoed_in_message_details_are_redacted() {
 /// A 2XX answer that breaks the contract keeps the offending value and a body excerpt;
 /// neither may carry a secret the server echoed.
 #[tokio::test]
-#[ignore = "bug: ContractError::from_violation keeps the value and body excerpt unscrubbed"]
 async fn secrets_echoed_in_contract_violations_are_redacted() {
     for (credentials, secret) in schemes() {
         let bodies = [

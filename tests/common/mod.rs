@@ -127,11 +127,20 @@ impl Op {
 
 /// A clock whose sleeps return at once and are recorded, and whose time moves only by
 /// those sleeps.
-#[derive(Debug)]
 pub struct InstantClock {
     start: Instant,
     wall: SystemTime,
     slept: Mutex<Vec<Duration>>,
+    /// Called with every sleep, such as to move a simulator's encoding clock along.
+    on_sleep: Option<Box<dyn Fn(Duration) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for InstantClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstantClock")
+            .field("slept", &self.sleeps())
+            .finish()
+    }
 }
 
 impl Default for InstantClock {
@@ -141,6 +150,7 @@ impl Default for InstantClock {
             // 2024-01-01T00:00:00Z
             wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200),
             slept: Mutex::new(Vec::new()),
+            on_sleep: None,
         }
     }
 }
@@ -167,6 +177,9 @@ impl Clock for InstantClock {
 
     fn sleep(&self, duration: Duration) -> Sleep {
         self.slept.lock().expect("not poisoned").push(duration);
+        if let Some(hook) = &self.on_sleep {
+            hook(duration);
+        }
         Box::pin(std::future::ready(()))
     }
 }
