@@ -12,6 +12,8 @@ mod generated;
 mod ids;
 mod operations;
 mod retry;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 mod transport;
 
 pub use auth::Credentials;
