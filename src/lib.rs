@@ -13,6 +13,8 @@ mod generated;
 mod ids;
 mod operations;
 mod retry;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 mod transport;
 mod wait;
 
