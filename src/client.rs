@@ -69,8 +69,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when credentials or the account id are missing or malformed, or
-    /// the base URL is unusable; [`Error::InvalidId`] when the account id is not an id.
+    /// [`Error::Config`](crate::Error::Config) when credentials or the account id are missing or malformed, or
+    /// the base URL is unusable; [`Error::InvalidId`](crate::Error::InvalidId) when the account id is not an id.
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -289,7 +289,7 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when credentials or the account id are missing, or the base URL
+    /// [`Error::Config`](crate::Error::Config) when credentials or the account id are missing, or the base URL
     /// is not an absolute `http` or `https` URL without user info, query or fragment.
     pub fn build(self) -> Result<Client> {
         let credentials = self

@@ -12,6 +12,7 @@ use std::{
 use cloudflare_stream::{
     AccountId, Client, Credentials, DownloadType, RetryPolicy, VideoId,
     clock::{Clock, Sleep},
+    simulator::Simulator,
 };
 use httpmock::{Method, Mock, MockServer};
 
@@ -73,6 +74,19 @@ pub fn client_and_clock(
         .build()
         .expect("a client for a local server builds");
     (client, clock)
+}
+
+/// A token client for the simulator, with the default retry policy less its jitter.
+pub fn sim_client(simulator: &Simulator, clock: Arc<dyn Clock>) -> Client {
+    Client::builder()
+        .credentials(Credentials::api_token(simulator.api_token()).expect("a valid token"))
+        .account_id(simulator.account_id().parse().expect("a valid account id"))
+        .base_url(simulator.base_url())
+        .retry(RetryPolicy::default().without_jitter())
+        .timeout(Duration::from_secs(5))
+        .clock(clock)
+        .build()
+        .expect("a client for the simulator builds")
 }
 
 /// The five operations; the typed ones for either download type.
@@ -156,6 +170,15 @@ impl Default for InstantClock {
 }
 
 impl InstantClock {
+    /// A clock whose sleeps also move the simulator's (manual) encoding clock, so waiting
+    /// for a download takes no real time.
+    pub fn driving(simulator: Arc<Simulator>) -> Arc<Self> {
+        Arc::new(Self {
+            on_sleep: Some(Box::new(move |d| simulator.advance(d))),
+            ..Self::default()
+        })
+    }
+
     /// Every sleep asked for, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
         self.slept.lock().expect("not poisoned").clone()

@@ -1,0 +1,273 @@
+//! The whole journey against the simulator: create, wait, fetch, delete. Time is driven by
+//! a test clock whose sleeps move the simulator's encoding clock, so nothing waits.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use cloudflare_stream::{
+    DownloadStatus, DownloadType, Error, VideoId, WaitOptions,
+    simulator::{Fault, Simulator, VideoState},
+};
+use common::{InstantClock, sim_client};
+
+const FILE_SIZE: u64 = 300_000;
+
+async fn simulator() -> Arc<Simulator> {
+    Arc::new(
+        Simulator::builder()
+            .manual_time()
+            .encoding_time(Duration::from_secs(8))
+            .file_size(FILE_SIZE)
+            .start()
+            .await
+            .unwrap(),
+    )
+}
+
+fn no_leftovers(dir: &std::path::Path, expected: &[&str]) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names, expected,
+        "only complete files may be in the directory"
+    );
+}
+
+#[tokio::test]
+async fn create_wait_fetch_delete_both_types() {
+    let sim = simulator().await;
+    let clock = InstantClock::driving(sim.clone());
+    let client = sim_client(&sim, clock.clone());
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    for kind in DownloadType::ALL {
+        let created = client.create_download(&video, kind).await.unwrap();
+        assert_eq!(created.status(), &DownloadStatus::InProgress);
+        assert!(created.url().is_none());
+    }
+
+    for kind in DownloadType::ALL {
+        let mut seen = Vec::new();
+        let ready = client
+            .wait_for_download(&video, kind, &WaitOptions::default(), |d| {
+                seen.push((d.status().clone(), d.percent_complete()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(ready.status(), &DownloadStatus::Ready);
+        assert_eq!(ready.percent_complete(), 100.0);
+        // Both encode at once, so by the time the audio one is polled it is done.
+        let polls = if kind == DownloadType::Default { 2 } else { 1 };
+        assert!(seen.len() >= polls, "progress was reported: {seen:?}");
+        assert!(
+            seen.windows(2).all(|w| w[0].1 <= w[1].1),
+            "progress never goes back: {seen:?}"
+        );
+        assert_eq!(seen.last().unwrap().0, DownloadStatus::Ready);
+
+        let url = ready.file_url_named(&format!("clip-{kind}")).unwrap();
+        let path = dir.path().join(format!("clip-{kind}.{}", kind.extension()));
+        let mut reports = Vec::new();
+        let fetched = client
+            .fetch_to_file(&url, &path, |p| reports.push(p))
+            .await
+            .unwrap();
+        assert_eq!(fetched.bytes, FILE_SIZE);
+        assert_eq!(fetched.resumes, 0);
+        assert_eq!(reports.last().unwrap().received, FILE_SIZE);
+        assert_eq!(reports.last().unwrap().total, Some(FILE_SIZE));
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, FILE_SIZE);
+        assert_eq!(&bytes[4..8], b"ftyp", "an MP4-family file");
+    }
+    no_leftovers(dir.path(), &["clip-audio.m4a", "clip-default.mp4"]);
+    assert_eq!(sim.media_requests_with_credentials(), 0);
+
+    // The same bytes arrive through a writer.
+    let ready = client.list_downloads(&video).await.unwrap();
+    let mut buffer = Vec::new();
+    let url = ready.audio().unwrap().file_url().unwrap().clone();
+    client
+        .fetch_to_writer(&url, &mut buffer, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        buffer,
+        std::fs::read(dir.path().join("clip-audio.m4a")).unwrap()
+    );
+
+    for kind in DownloadType::ALL {
+        client.delete_download(&video, kind).await.unwrap();
+    }
+    assert!(client.list_downloads(&video).await.unwrap().is_empty());
+    let err = client
+        .wait_for_download(&video, DownloadType::Audio, &WaitOptions::default(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::MissingDownload {
+                download_type: DownloadType::Audio
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn polling_backs_off_exponentially_up_to_the_cap() {
+    let sim = simulator().await;
+    let clock = InstantClock::driving(sim.clone());
+    let client = sim_client(&sim, clock.clone());
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    client
+        .create_download(&video, DownloadType::Default)
+        .await
+        .unwrap();
+
+    let options =
+        WaitOptions::default().with_interval(Duration::from_millis(500), Duration::from_secs(2));
+    client
+        .wait_for_download(&video, DownloadType::Default, &options, |_| {})
+        .await
+        .unwrap();
+    // 0.5 + 1 + 2 + 2 + 2 + 2 = 9.5 s of simulated time covers the 8 s of encoding.
+    let ms: Vec<u128> = clock.sleeps().iter().map(Duration::as_millis).collect();
+    assert_eq!(ms, [500, 1000, 2000, 2000, 2000, 2000]);
+}
+
+#[tokio::test]
+async fn waiting_gives_up_at_the_deadline() {
+    let sim = simulator().await;
+    // This clock does not move the simulator: encoding never progresses.
+    let clock = Arc::new(InstantClock::default());
+    let client = sim_client(&sim, clock.clone());
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    client
+        .create_download(&video, DownloadType::Default)
+        .await
+        .unwrap();
+
+    let options = WaitOptions::default()
+        .with_interval(Duration::from_secs(1), Duration::from_secs(4))
+        .with_timeout(Duration::from_secs(10));
+    let err = client
+        .wait_for_download(&video, DownloadType::Default, &options, |_| {})
+        .await
+        .unwrap_err();
+    match err {
+        Error::WaitTimedOut { waited, status, .. } => {
+            assert_eq!(waited, Duration::from_secs(10));
+            assert_eq!(status, DownloadStatus::InProgress);
+        }
+        other => panic!("expected WaitTimedOut, got {other:?}"),
+    }
+    // 1 + 2 + 4 + the 3 s left.
+    let secs: Vec<u64> = clock.sleeps().iter().map(Duration::as_secs).collect();
+    assert_eq!(secs, [1, 2, 4, 3]);
+}
+
+#[tokio::test]
+async fn encoding_that_fails_is_a_typed_error() {
+    let sim = simulator().await;
+    sim.add_video("badbadbadbad", VideoState::FailsEncoding);
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let video: VideoId = "badbadbadbad".parse().unwrap();
+    client
+        .create_download(&video, DownloadType::Default)
+        .await
+        .unwrap();
+    let err = client
+        .wait_for_download(
+            &video,
+            DownloadType::Default,
+            &WaitOptions::default(),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+    match err {
+        Error::EncodingFailed {
+            download_type,
+            download,
+        } => {
+            assert_eq!(download_type, DownloadType::Default);
+            assert_eq!(download.status(), &DownloadStatus::Error);
+        }
+        other => panic!("expected EncodingFailed, got {other:?}"),
+    }
+}
+
+async fn ready_url(sim: &Arc<Simulator>, client: &cloudflare_stream::Client) -> url::Url {
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    client
+        .create_download(&video, DownloadType::Default)
+        .await
+        .unwrap();
+    let ready = client
+        .wait_for_download(
+            &video,
+            DownloadType::Default,
+            &WaitOptions::default(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    ready.file_url().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_broken_transfer_resumes_with_a_range_request() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let url = ready_url(&sim, &client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.mp4");
+    client.fetch_to_file(&url, &whole, |_| {}).await.unwrap();
+
+    sim.inject_media(Fault::Truncated, 2);
+    let before = sim.media_requests();
+    let path = dir.path().join("resumed.mp4");
+    let fetched = client.fetch_to_file(&url, &path, |_| {}).await.unwrap();
+    assert_eq!(fetched.bytes, FILE_SIZE);
+    assert_eq!(fetched.resumes, 2);
+    assert_eq!(sim.media_requests() - before, 3);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    no_leftovers(dir.path(), &["resumed.mp4", "whole.mp4"]);
+}
+
+#[tokio::test]
+async fn a_failed_transfer_leaves_no_file() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let url = ready_url(&sim, &client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("never.mp4");
+
+    sim.inject_media(Fault::Reset, 3);
+    let before = sim.media_requests();
+    let err = client.fetch_to_file(&url, &path, |_| {}).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    // The first try and the two retries of the default policy.
+    assert_eq!(sim.media_requests() - before, 3);
+    no_leftovers(dir.path(), &[]);
+
+    // A refusal from the file host is not retried and leaves nothing either.
+    let mut missing = url.clone();
+    missing.set_path("/fedcba9876543210fedcba9876543210/downloads/nothing.mp4");
+    let err = client
+        .fetch_to_file(&missing, &path, |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    no_leftovers(dir.path(), &[]);
+}
