@@ -127,39 +127,56 @@ impl Client {
         &*self.shared.clock
     }
 
-    /// Sends one operation, retrying as the policy allows, and interprets the answer.
-    pub(crate) async fn send<T: Envelope>(
+    /// The generated client for one call, carrying this client's credentials and limits.
+    pub(crate) fn api(&self) -> generated::Client {
+        let shared = &*self.shared;
+        generated::Client::new_with_client(
+            &shared.base_url,
+            shared.api_http.clone(),
+            Exchange::new(
+                shared.credentials.clone(),
+                self.settings.timeout,
+                MAX_BODY_BYTES,
+            ),
+        )
+    }
+
+    /// Sends one operation through `api` (from [`Client::api`]), retrying as the policy
+    /// allows, and interprets the answer.
+    ///
+    /// `call` starts one attempt. It is a plain closure over the caller's `api`, not an
+    /// async closure taking it, so that the returned future is `Send` for any lifetime.
+    pub(crate) async fn send<T, F, Fut>(
         &self,
         operation: &'static Operation,
-        call: impl AsyncFn(&generated::Client) -> Generated<T>,
-    ) -> Result<Accepted<T>> {
+        api: &generated::Client,
+        call: F,
+    ) -> Result<Accepted<T>>
+    where
+        T: Envelope,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Generated<T>>,
+    {
         let span = tracing::debug_span!(
             "stream_api",
             operation = operation.id,
             method = operation.method,
             path = operation.path,
         );
-        self.attempts(call).instrument(span).await
+        self.attempts(api, call).instrument(span).await
     }
 
-    async fn attempts<T: Envelope>(
-        &self,
-        call: impl AsyncFn(&generated::Client) -> Generated<T>,
-    ) -> Result<Accepted<T>> {
+    async fn attempts<T, F, Fut>(&self, api: &generated::Client, call: F) -> Result<Accepted<T>>
+    where
+        T: Envelope,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Generated<T>>,
+    {
         let shared = &*self.shared;
         let mut retry = 0;
         loop {
-            let api = generated::Client::new_with_client(
-                &shared.base_url,
-                shared.api_http.clone(),
-                Exchange::new(
-                    shared.credentials.clone(),
-                    self.settings.timeout,
-                    MAX_BODY_BYTES,
-                ),
-            );
             let started = shared.clock.now();
-            let outcome = call(&api).await;
+            let outcome = call().await;
             let cx = Context {
                 credentials: &shared.credentials,
                 timeout: self.settings.timeout,

@@ -65,9 +65,9 @@ impl Client {
     /// [`Error::Api`] for a refusal (such as an unknown video), [`Error::Contract`] for an
     /// answer out of contract, and the transport errors every call can give.
     pub async fn list_downloads(&self, video: &VideoId) -> Result<Downloads> {
-        let account = &self.shared.account;
+        let (api, account) = (self.api(), &self.shared.account);
         let accepted = self
-            .send(&LIST, async |api| api.list_downloads(account, video).await)
+            .send(&LIST, &api, || api.list_downloads(account, video))
             .await?;
         downloads(accepted, &self.shared.credentials)
     }
@@ -86,11 +86,10 @@ impl Client {
         video: &VideoId,
         download_type: DownloadType,
     ) -> Result<Download> {
-        let account = &self.shared.account;
+        let (api, account) = (self.api(), &self.shared.account);
         let accepted = self
-            .send(&CREATE_TYPED, async |api| {
+            .send(&CREATE_TYPED, &api, || {
                 api.create_typed_download(account, video, &download_type, &EMPTY)
-                    .await
             })
             .await?;
         one(accepted, download_type, &self.shared.credentials)
@@ -104,10 +103,10 @@ impl Client {
     ///
     /// As [`Client::create_download`].
     pub async fn create_default_download(&self, video: &VideoId) -> Result<Download> {
-        let account = &self.shared.account;
+        let (api, account) = (self.api(), &self.shared.account);
         let accepted = self
-            .send(&CREATE, async |api| {
-                api.create_download(account, video, &EMPTY).await
+            .send(&CREATE, &api, || {
+                api.create_download(account, video, &EMPTY)
             })
             .await?;
         one(accepted, DownloadType::Default, &self.shared.credentials)
@@ -123,10 +122,9 @@ impl Client {
         video: &VideoId,
         download_type: DownloadType,
     ) -> Result<()> {
-        let account = &self.shared.account;
-        self.send(&DELETE_TYPED, async |api| {
+        let (api, account) = (self.api(), &self.shared.account);
+        self.send(&DELETE_TYPED, &api, || {
             api.delete_typed_download(account, video, &download_type)
-                .await
         })
         .await?;
         Ok(())
@@ -139,11 +137,9 @@ impl Client {
     ///
     /// As [`Client::delete_download`].
     pub async fn delete_default_download(&self, video: &VideoId) -> Result<()> {
-        let account = &self.shared.account;
-        self.send(&DELETE, async |api| {
-            api.delete_download(account, video).await
-        })
-        .await?;
+        let (api, account) = (self.api(), &self.shared.account);
+        self.send(&DELETE, &api, || api.delete_download(account, video))
+            .await?;
         Ok(())
     }
 }
@@ -185,6 +181,27 @@ fn one(
             };
             contract(status, missing, &body, credentials)
         })
+}
+
+/// Every public future can be spawned on a multi-threaded runtime: checked at compile time.
+#[cfg(test)]
+#[allow(dead_code, clippy::let_underscore_future)]
+fn futures_are_send(client: &Client, video: &VideoId, url: &url::Url) {
+    fn send<T: Send>(_: T) {}
+    send(client.list_downloads(video));
+    send(client.create_download(video, DownloadType::Audio));
+    send(client.create_default_download(video));
+    send(client.delete_download(video, DownloadType::Audio));
+    send(client.delete_default_download(video));
+    send(client.wait_for_download(
+        video,
+        DownloadType::Audio,
+        &crate::WaitOptions::default(),
+        |_| {},
+    ));
+    send(client.fetch_to_file(url, "x", |_| {}));
+    let mut sink = Vec::new();
+    send(client.fetch_to_writer(url, &mut sink, |_| {}));
 }
 
 #[cfg(test)]
