@@ -73,13 +73,14 @@ pub(crate) fn interpret<T: Envelope>(
     match (outcome, raw) {
         (Ok(value), raw) => {
             let status = value.status().as_u16();
+            let (headers, body) = raw.map(|r| (r.headers, r.body)).unwrap_or_default();
             if !value.success() {
-                return Err(api_error(status, value.headers(), &*value, None, cx));
+                return Err(api_error(status, &headers, &*value, None, cx));
             }
             Ok(Accepted {
                 envelope: value.into_inner(),
                 status,
-                body: raw.map(|r| r.body).unwrap_or_default(),
+                body,
             })
         }
         (Err(progenitor_client::Error::CommunicationError(e)), _) => Err(transport(e, cx.timeout)),

@@ -91,19 +91,18 @@ impl ClientHooks<Exchange> for generated::Client {
         let headers = std::mem::take(response.headers_mut());
 
         let (body, oversize) = read_bounded(&mut response, exchange.body_limit).await?;
-        let raw = Raw {
-            status,
-            headers: headers.clone(),
-            body: body.clone(),
-            oversize,
-        };
-        if let Ok(mut slot) = exchange.answer.lock() {
-            *slot = Some(raw);
-        }
-
-        let mut rebuilt = http::Response::new(body);
+        // The headers stay with the kept answer; the generated code only needs status and
+        // body, so the rebuilt response goes without them rather than with a copy.
+        let mut rebuilt = http::Response::new(body.clone());
         *rebuilt.status_mut() = status;
-        *rebuilt.headers_mut() = headers;
+        if let Ok(mut slot) = exchange.answer.lock() {
+            *slot = Some(Raw {
+                status,
+                headers,
+                body,
+                oversize,
+            });
+        }
         Ok(reqwest::Response::from(rebuilt))
     }
 }
