@@ -30,6 +30,7 @@ use cloudflare_stream::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+const COMMANDS: [&str; 4] = ["create", "get", "delete", "journey"];
 const USAGE: &str = "usage: stream [create VIDEO_ID [--type default|audio] [--wait] [--output PATH] | get VIDEO_ID | delete VIDEO_ID [--type default|audio] | journey VIDEO_ID [--dir DIR]] [--json]";
 
 /// What went wrong, and which exit status it earns.
@@ -51,7 +52,8 @@ async fn main() -> ExitCode {
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}\n{USAGE}");
+            // One line, so a log keeps the message and the usage together.
+            eprintln!("error: {message}; {USAGE}");
             ExitCode::from(2)
         }
         Err(Failure::Io(message)) => {
@@ -134,6 +136,10 @@ async fn run(args: Vec<String>) -> Result<(), Failure> {
     let Some(command) = args.command.as_deref() else {
         return demo(&args).await;
     };
+    // An unknown command is named as such, before the id and credentials are looked at.
+    if !COMMANDS.contains(&command) {
+        return Err(Failure::Usage(format!("unknown command {command:?}")));
+    }
     let video: VideoId = args
         .video
         .as_deref()
