@@ -16,7 +16,8 @@ use std::{
 };
 
 use cloudflare_stream::{
-    ApiError, Client, Error, MAX_EXCERPT_BYTES, RetryPolicy, TimeoutError, TransportKind,
+    ApiError, Client, ContractError, Error, MAX_BODY_BYTES, MAX_EXCERPT_BYTES, RetryPolicy,
+    TimeoutError, TransportKind,
     clock::Clock,
     simulator::{Fault, Simulator},
 };
@@ -134,6 +135,13 @@ fn rate_limited(error: Error) -> Box<ApiError> {
     match error {
         Error::RateLimited(e) => e,
         other => panic!("expected Error::RateLimited, got {other:?}"),
+    }
+}
+
+fn contract(error: Error) -> Box<ContractError> {
+    match error {
+        Error::Contract(e) => e,
+        other => panic!("expected Error::Contract, got {other:?}"),
     }
 }
 
@@ -967,4 +975,153 @@ async fn connection_refused_is_a_connect_failure_retried_to_the_budget() {
         .unwrap_err();
     assert_eq!(transport_kind(error), TransportKind::Connect);
     assert_eq!(clock.sleeps().len(), 2 + 5);
+}
+
+// ---- The body limit ----
+
+/// Writes well below the flood: what fits in the socket buffers besides the limit itself.
+const STOPPED_EARLY: u64 = 16 << 20;
+const FLOOD: u64 = 64 << 20;
+
+/// Headers of a flood of `FLOOD` bytes, announced or chunked.
+fn flood(code: u16, chunked: bool) -> Reply {
+    let length = FLOOD.to_string();
+    let framing = if chunked {
+        ("Transfer-Encoding", "chunked")
+    } else {
+        ("Content-Length", length.as_str())
+    };
+    vec![
+        Step::Send(raw::head(code, &[JSON, framing])),
+        Step::Flood {
+            bytes: FLOOD,
+            chunked,
+        },
+    ]
+}
+
+async fn assert_stopped_early(server: &RawServer) {
+    server.settled().await;
+    let written = server.written();
+    assert_eq!(written.len(), server.connections());
+    assert!(
+        written.iter().all(|&n| n < STOPPED_EARLY),
+        "bytes written per connection: {written:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_2xx_is_a_contract_error_and_is_not_read_to_the_end() {
+    for chunked in [false, true] {
+        let server = RawServer::start(vec![flood(200, chunked)]).await;
+        let (client, clock) = raw_client(&server);
+
+        let error = call(&client, Op::List).await.unwrap_err();
+        assert!(!error.is_retryable());
+        let c = contract(error);
+        assert_eq!(c.status(), 200);
+        assert_eq!(c.field(), "body");
+        assert_eq!(c.value(), format!("longer than {MAX_BODY_BYTES} bytes"));
+        assert!(c.body_excerpt().starts_with("xxxx"), "{}", c.body_excerpt());
+        assert_eq!(server.requests(), 1);
+        assert!(clock.sleeps().is_empty());
+        assert_stopped_early(&server).await;
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_5xx_is_an_api_error_marked_too_large_and_is_not_read_to_the_end() {
+    for chunked in [false, true] {
+        let server = RawServer::start(vec![flood(503, chunked)]).await;
+        let (client, clock) = raw_client(&server);
+
+        let error = call(&client, Op::List).await.unwrap_err();
+        let e = api(error);
+        assert_eq!(e.status(), 503);
+        assert!(e.body_too_large());
+        assert!(e.body_excerpt().is_some_and(|b| b.starts_with("xxxx")));
+        assert_eq!(server.requests(), 3);
+        assert_eq!(clock.sleeps(), ms(&BACKOFF));
+        assert_stopped_early(&server).await;
+    }
+}
+
+/// A success body of exactly `length` bytes: the padding is an extra key, so any cut of it
+/// is not JSON.
+fn padded_inside(length: usize) -> Vec<u8> {
+    let envelope = BOTH_DOWNLOADS
+        .trim_end()
+        .strip_suffix('}')
+        .expect("an object");
+    let mut body = format!(r#"{envelope},"padding":""#).into_bytes();
+    body.resize(length - 2, b'x');
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+/// A success body of exactly `length` bytes: a whole envelope, then whitespace.
+fn padded_after(length: usize) -> Vec<u8> {
+    let mut body = BOTH_DOWNLOADS.trim_end().as_bytes().to_vec();
+    body.resize(length, b' ');
+    body
+}
+
+/// `body` as a 200 answer, with `Content-Length` or in chunked encoding (64 KiB pieces).
+fn answer_of(body: &[u8], chunked: bool) -> Reply {
+    if !chunked {
+        return vec![Step::Send(raw::response(200, &[JSON], body))];
+    }
+    let mut bytes = raw::head(200, &[JSON, ("Transfer-Encoding", "chunked")]);
+    for piece in body.chunks(64 * 1024) {
+        bytes.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        bytes.extend_from_slice(piece);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
+    vec![Step::Send(bytes)]
+}
+
+#[tokio::test]
+async fn a_body_of_exactly_the_limit_is_read() {
+    for chunked in [false, true] {
+        for body in [padded_inside(MAX_BODY_BYTES), padded_after(MAX_BODY_BYTES)] {
+            assert_eq!(body.len(), MAX_BODY_BYTES);
+            let server = RawServer::start(vec![answer_of(&body, chunked)]).await;
+            let (client, _clock) = raw_client(&server);
+
+            call(&client, Op::List).await.unwrap();
+            assert_eq!(server.requests(), 1, "chunked: {chunked}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_one_byte_over_the_limit_is_a_contract_error() {
+    for chunked in [false, true] {
+        let body = padded_inside(MAX_BODY_BYTES + 1);
+        let server = RawServer::start(vec![answer_of(&body, chunked)]).await;
+        let (client, clock) = raw_client(&server);
+
+        let c = contract(call(&client, Op::List).await.unwrap_err());
+        assert_eq!(c.field(), "body", "chunked: {chunked}");
+        assert_eq!(c.value(), format!("longer than {MAX_BODY_BYTES} bytes"));
+        assert_eq!(server.requests(), 1);
+        assert!(clock.sleeps().is_empty());
+    }
+}
+
+#[tokio::test]
+#[ignore = "bug: an oversized 2xx whose first 516 bytes are a whole envelope is accepted as Ok"]
+async fn an_oversized_body_whose_start_is_a_whole_envelope_is_still_an_error() {
+    for chunked in [false, true] {
+        let body = padded_after(MAX_BODY_BYTES + 1);
+        let server = RawServer::start(vec![answer_of(&body, chunked)]).await;
+        let (client, _clock) = raw_client(&server);
+
+        let result = call(&client, Op::List).await;
+        match result {
+            Err(Error::Contract(c)) => assert_eq!(c.field(), "body", "chunked: {chunked}"),
+            other => panic!("chunked: {chunked}: expected a contract error, got {other:?}"),
+        }
+    }
 }
