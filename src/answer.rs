@@ -71,6 +71,9 @@ pub(crate) fn interpret<T: Envelope>(
     cx: &Context<'_>,
 ) -> Result<Accepted<T>, Error> {
     match (outcome, raw) {
+        // The start of an oversized body can itself be a valid envelope; it is still an
+        // error, decided with the other unusable answers.
+        (_, Some(raw)) if raw.oversize => from_raw(raw, cx),
         (Ok(value), raw) => {
             let status = value.status().as_u16();
             let (headers, body) = raw.map(|r| (r.headers, r.body)).unwrap_or_default();

@@ -214,10 +214,14 @@ impl Client {
             }
         }
         let timeout = self.timeout();
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| answer::transport(e, timeout))?;
+        let mut response = request.send().await.map_err(|e| {
+            if e.is_redirect() {
+                // A redirect loop or chain too long: asking again cannot help.
+                fetch_error(url, "too many redirects", None, None)
+            } else {
+                answer::transport(e, timeout)
+            }
+        })?;
 
         match response.status() {
             StatusCode::OK => {

@@ -231,7 +231,6 @@ async fn a_file_redirect_loop_ends_in_an_error_after_boundedly_many_requests() {
 }
 
 #[tokio::test]
-#[ignore = "bug: a file redirect loop is retried as a transport failure (18 requests, not 6)"]
 async fn a_file_redirect_loop_is_not_retried() {
     let (origin, client, clock, url) = redirect_loop().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
