@@ -53,18 +53,11 @@ fn secs(list: &[u64]) -> Vec<Duration> {
     list.iter().copied().map(Duration::from_secs).collect()
 }
 
-/// Calls `op` on the test video in a task of its own; a panic inside fails here.
-///
-/// The task is a local one: the operations' futures are not `Send` (the retry loop in
-/// `Client::send` takes an `AsyncFn`, whose futures the compiler cannot prove `Send`), so
-/// `tokio::spawn` does not accept them.
+/// Calls `op` on the test video in a task of its own (which also proves its future is
+/// `Send`); a panic inside fails here.
 async fn call(client: &Client, op: Op) -> cloudflare_stream::Result<()> {
     let client = client.clone();
-    let local = tokio::task::LocalSet::new();
-    local
-        .run_until(async move {
-            tokio::task::spawn_local(async move { op.call(&client, &common::video()).await }).await
-        })
+    tokio::spawn(async move { op.call(&client, &common::video()).await })
         .await
         .expect("the call ends without a panic")
 }
