@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::{
     auth::Credentials,
     error::{
-        ApiError, ApiMessage, ContractError, Error, TimeoutError, TransportError, TransportKind,
+        ApiError, ApiMessage, ContractError, DecodeError, Error, TimeoutError, TransportError,
+        TransportKind,
     },
     generated::types,
     transport::Raw,
@@ -99,11 +100,7 @@ pub(crate) fn interpret<T: Envelope>(
 fn from_raw<T: Envelope>(raw: Raw, cx: &Context<'_>) -> Result<Accepted<T>, Error> {
     let status = raw.status.as_u16();
     if raw.status.is_redirection() {
-        let location = raw
-            .headers
-            .get(LOCATION)
-            .map(|v| excerpt(v.as_bytes(), 200))
-            .unwrap_or_default();
+        let location = location(&raw.headers, cx.credentials);
         return Err(Error::Redirect { status, location });
     }
     if raw.oversize {
@@ -147,7 +144,7 @@ fn from_raw<T: Envelope>(raw: Raw, cx: &Context<'_>) -> Result<Accepted<T>, Erro
                     },
                     expected: "Cloudflare's JSON envelope",
                     body_excerpt: scrubbed_excerpt(&raw.body, cx),
-                    source: Some(source),
+                    source: Some(Box::new(DecodeError::new(&source, cx.credentials))),
                 }))),
             },
         };
@@ -183,8 +180,8 @@ fn bare_api_error(status: u16, headers: &HeaderMap, cx: &Context<'_>) -> ApiErro
         status,
         errors: Vec::new(),
         messages: Vec::new(),
-        ray_id: header_text(headers, "cf-ray"),
-        content_type: header_text(headers, CONTENT_TYPE.as_str()),
+        ray_id: header_text(headers, "cf-ray", cx),
+        content_type: header_text(headers, CONTENT_TYPE.as_str(), cx),
         body_excerpt: None,
         body_too_large: false,
         retry_after: headers
@@ -225,8 +222,10 @@ fn messages(list: &types::Messages, cx: &Context<'_>) -> Vec<ApiMessage> {
         .collect()
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).map(|v| excerpt(v.as_bytes(), 200))
+fn header_text(headers: &HeaderMap, name: &str, cx: &Context<'_>) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| excerpt(v.as_bytes(), 200, cx.credentials))
 }
 
 /// Reads `Retry-After` as seconds or as an HTTP date relative to `now`.
@@ -261,29 +260,74 @@ pub(crate) fn transport(e: reqwest::Error, limit: Duration) -> Error {
 }
 
 fn scrubbed_excerpt(body: &[u8], cx: &Context<'_>) -> String {
-    scrubbed_excerpt_with(body, cx.credentials)
+    excerpt(body, crate::MAX_EXCERPT_BYTES, cx.credentials)
 }
 
-/// An excerpt of at most [`crate::MAX_EXCERPT_BYTES`] with every secret replaced.
-pub(crate) fn scrubbed_excerpt_with(body: &[u8], credentials: &Credentials) -> String {
-    let mut text = excerpt(body, crate::MAX_EXCERPT_BYTES);
-    credentials.scrub(&mut text);
-    text
-}
-
-/// At most `max` bytes of `bytes` as text, cut at a character boundary, with `…` when cut.
-pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
-    let cut = bytes.len() > max;
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]);
-    let mut text = text.into_owned();
+/// At most `max` bytes of `bytes` as text: every secret replaced, cut at a character
+/// boundary, with `…` when anything was left out.
+pub(crate) fn excerpt(bytes: &[u8], max: usize, credentials: &Credentials) -> String {
+    // Secrets are replaced before the cut, in a window long enough that a secret which
+    // starts before the cut is replaced whole rather than shown in part.
+    let window = max + credentials.longest_secret();
+    let mut cut = bytes.len() > window;
+    let mut head = &bytes[..bytes.len().min(window)];
     if cut {
-        // A multi-byte character split by the cut shows up as U+FFFD; drop it.
-        while text.ends_with('\u{fffd}') {
-            text.pop();
+        head = &head[..head.len() - split_sequence(head)];
+    }
+    let mut text = String::from_utf8_lossy(head).into_owned();
+    credentials.scrub(&mut text);
+    // Replacement characters take three bytes each, so the text can outgrow the input.
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
+        text.truncate(end);
+        cut = true;
+    }
+    if cut {
         text.push('…');
     }
     text
+}
+
+/// How many bytes at the end of `bytes` are the start of a UTF-8 sequence cut short.
+fn split_sequence(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back for the lead
+        }
+        let needed = match byte {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if needed > back { back } else { 0 };
+    }
+    0
+}
+
+/// A redirect's target, for an error: without its query (which may carry anything) and
+/// with secrets replaced.
+fn location(headers: &HeaderMap, credentials: &Credentials) -> String {
+    let Some(value) = headers.get(LOCATION) else {
+        return String::new();
+    };
+    match url::Url::parse(&String::from_utf8_lossy(value.as_bytes())) {
+        Ok(mut url) => {
+            let had_query = url.query().is_some() || url.fragment().is_some();
+            url.set_query(None);
+            url.set_fragment(None);
+            let mut shown = url.to_string();
+            if had_query {
+                shown.push_str("?…");
+            }
+            excerpt(shown.as_bytes(), 200, credentials)
+        }
+        Err(_) => excerpt(value.as_bytes(), 200, credentials),
+    }
 }
 
 #[cfg(test)]
@@ -292,9 +336,17 @@ mod tests {
 
     #[test]
     fn excerpts_are_bounded_and_cut_cleanly() {
-        assert_eq!(excerpt(b"short", 10), "short");
-        assert_eq!(excerpt("ééé".as_bytes(), 3), "é…");
-        assert_eq!(excerpt(&[b'x'; 5000], 512).len(), 512 + '…'.len_utf8());
+        let c = Credentials::api_token("SECRET").unwrap();
+        assert_eq!(excerpt(b"short", 10, &c), "short");
+        // A character split by the cut is dropped; one that is whole is kept.
+        assert_eq!(excerpt("ééé".as_bytes(), 3, &c), "é…");
+        assert_eq!(excerpt("é\u{fffd}é".as_bytes(), 5, &c), "é\u{fffd}…");
+        assert_eq!(excerpt(&[b'x'; 5000], 512, &c).len(), 512 + '…'.len_utf8());
+        // Invalid bytes become three-byte replacement characters, still within the bound.
+        assert!(excerpt(&[0x80; 100], 30, &c).len() <= 30 + '…'.len_utf8());
+        // A secret across the cut is replaced whole, not shown in part.
+        assert_eq!(excerpt(b"abcSECRETxyz", 5, &c), "abc[r…");
+        assert_eq!(excerpt(b"SECRET", 100, &c), "[redacted]");
     }
 
     #[test]

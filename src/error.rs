@@ -320,7 +320,7 @@ pub struct ContractError {
     pub(crate) expected: &'static str,
     pub(crate) body_excerpt: String,
     #[source]
-    pub(crate) source: Option<serde_json::Error>,
+    pub(crate) source: Option<Box<DecodeError>>,
 }
 
 impl ContractError {
@@ -330,14 +330,12 @@ impl ContractError {
         body: &[u8],
         credentials: &Credentials,
     ) -> Self {
-        let mut value = crate::answer::excerpt(v.value.as_bytes(), 200);
-        credentials.scrub(&mut value);
         Self {
             status,
             field: v.field,
-            value,
+            value: crate::answer::excerpt(v.value.as_bytes(), 200, credentials),
             expected: v.expected,
-            body_excerpt: crate::answer::scrubbed_excerpt_with(body, credentials),
+            body_excerpt: crate::answer::excerpt(body, crate::MAX_EXCERPT_BYTES, credentials),
             source: None,
         }
     }
@@ -378,5 +376,19 @@ impl FetchError {
     /// The HTTP status of the file host's answer, if the failure was one.
     pub fn status(&self) -> Option<u16> {
         self.status
+    }
+}
+
+/// Why a body could not be decoded: the JSON parser's message, with secrets replaced (the
+/// parser quotes the values it rejects, and a server may echo a credential).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(String);
+
+impl DecodeError {
+    pub(crate) fn new(error: &serde_json::Error, credentials: &Credentials) -> Self {
+        let mut text = error.to_string();
+        credentials.scrub(&mut text);
+        Self(text)
     }
 }

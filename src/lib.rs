@@ -22,8 +22,8 @@ pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, MAX_BODY_BYTES, MAX_EXCERPT_BYTES};
 pub use download::{Download, DownloadStatus, DownloadType, Downloads, InvalidDownloadType};
 pub use error::{
-    ApiError, ApiMessage, ConfigError, ContractError, Error, FetchError, Result, TimeoutError,
-    TransportError, TransportKind,
+    ApiError, ApiMessage, ConfigError, ContractError, DecodeError, Error, FetchError, Result,
+    TimeoutError, TransportError, TransportKind,
 };
 pub use fetch::{Fetched, Progress};
 pub use ids::{AccountId, IdProblem, InvalidId, MAX_ID_LEN, VideoId};

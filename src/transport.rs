@@ -137,8 +137,9 @@ async fn read_bounded(
     Ok((body.freeze(), false))
 }
 
-/// The start of an oversized body, enough for an error excerpt.
+/// The start of an oversized body: enough for an error excerpt, and for any secret that
+/// crosses the excerpt's end to be recognised and replaced whole.
 fn evidence(mut body: Bytes) -> Bytes {
-    body.truncate(crate::MAX_EXCERPT_BYTES + 4);
+    body.truncate(crate::MAX_EXCERPT_BYTES + 4096);
     body
 }
