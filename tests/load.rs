@@ -23,7 +23,7 @@ use cloudflare_stream::{
 use common::client_for;
 use tokio::{
     sync::{Mutex, Semaphore},
-    task::{JoinError, JoinSet, LocalSet},
+    task::{JoinError, JoinSet},
 };
 
 /// Operations in one run.
@@ -245,13 +245,7 @@ struct Tally {
 }
 
 /// Runs [`OPERATIONS`] operations with at most [`WINDOW`] in flight, each task with its
-/// own clone of the one client.
-///
-/// The tasks are local to this thread (the simulator's are spread over the runtime's
-/// workers) because the operations' futures are not `Send`: `tokio::spawn` of
-/// `client.list_downloads(&video)` does not compile ("implementation of `Send` is not
-/// general enough", from the `AsyncFn` closure `Client::send` takes). Once they are, this
-/// can be `tokio::spawn`.
+/// own clone of the one client, spread over the runtime's worker threads.
 async fn run(world: &Arc<World>) -> Tally {
     let started = Instant::now();
     let requests_before = world.sim.api_requests();
@@ -259,14 +253,14 @@ async fn run(world: &Arc<World>) -> Tally {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
     let mut tally = Tally::default();
-    LocalSet::new()
-        .run_until(async {
+    {
+        {
             let mut tasks = JoinSet::new();
             for i in 0..OPERATIONS {
                 let permit = window.clone().acquire_owned().await.expect("never closed");
                 let (world, client) = (world.clone(), world.client.clone());
                 let (in_flight, most) = (in_flight.clone(), most.clone());
-                tasks.spawn_local(async move {
+                tasks.spawn(async move {
                     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     let result = operation(&world, &client, i).await;
@@ -282,8 +276,8 @@ async fn run(world: &Arc<World>) -> Tally {
             while let Some(joined) = tasks.join_next().await {
                 tally.count(joined);
             }
-        })
-        .await;
+        }
+    }
     tally.most_in_flight = most.load(Ordering::SeqCst);
     tally.requests = world.sim.api_requests() - requests_before;
     tally.elapsed = started.elapsed();
@@ -325,8 +319,12 @@ async fn ten_thousand_operations_are_all_right_and_sockets_do_not_grow() {
         assert_eq!(tally.requests, OPERATIONS, "one request per operation");
         assert!(tally.most_in_flight <= WINDOW, "{}", tally.most_in_flight);
     }
-    // Both ends of every pooled connection are in this process.
-    let ceiling = baseline + 2 * WINDOW + SLACK;
+    // Both ends of every pooled connection are in this process. The pool can hold a few
+    // more connections than requests were ever in flight: when a request finds no idle
+    // connection it starts one, and if another connection frees up first the request takes
+    // that and the new one joins the pool (seen: 230 to 290 connections for 256 in flight).
+    // What must not happen is growth from one identical run to the next.
+    let ceiling = baseline + 2 * (WINDOW + WINDOW / 2) + SLACK;
     assert!(
         after_first <= ceiling,
         "{after_first} sockets after run 1, ceiling {ceiling}"
