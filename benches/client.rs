@@ -54,7 +54,7 @@ struct Timing {
 impl Timing {
     fn print(&self) {
         println!(
-            "{:<44} {:>7} calls  {:>8.1} µs/call wall  {:>8.1} µs/call CPU (client + server)  {:>8.0} calls/s",
+            "  {:<34} {:>7} calls  {:>8.1} µs/call wall  {:>8.1} µs/call CPU (client + server)  {:>8.0} calls/s",
             self.label,
             self.calls,
             self.wall.as_secs_f64() * 1e6 / self.calls as f64,
@@ -97,6 +97,13 @@ where
     }
 }
 
+/// The run with the median wall time.
+fn median(mut runs: Vec<Timing>) -> Timing {
+    runs.sort_by_key(|run| run.wall);
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let calls = env_number("BENCH_CALLS", 5_000);
@@ -135,62 +142,66 @@ async fn main() {
         sim.account_id(),
         video
     );
-    let raw = reqwest::Client::new();
+    // The same settings the client uses: a per-request time limit costs a timer per call.
+    let raw = reqwest::Client::builder()
+        .user_agent("bench")
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a reqwest client");
     let bearer = format!("Bearer {}", sim.api_token());
 
+    let rounds = env_number("BENCH_ROUNDS", 5);
     println!(
-        "list_downloads against the simulator; {} cores",
+        "list_downloads against the simulator; {} cores; median of {rounds} alternating rounds",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     for in_flight in [1usize, 64] {
-        let (raw, url, bearer) = (raw.clone(), url.clone(), bearer.clone());
-        measure(
-            if in_flight == 1 {
-                "raw reqwest + serde_json::Value, 1 in flight"
-            } else {
-                "raw reqwest + serde_json::Value, 64 in flight"
-            },
-            calls,
-            in_flight,
-            move || {
-                let (raw, url, bearer) = (raw.clone(), url.clone(), bearer.clone());
-                async move {
-                    let body = raw
-                        .get(url)
-                        .header("authorization", bearer)
-                        .send()
-                        .await
-                        .expect("sent")
-                        .bytes()
-                        .await
-                        .expect("read");
-                    let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
-                    assert_eq!(value["success"], true);
-                }
-            },
-        )
-        .await
-        .print();
-
-        let (client, video) = (client.clone(), video.clone());
-        measure(
-            if in_flight == 1 {
-                "cloudflare-stream list_downloads, 1 in flight"
-            } else {
-                "cloudflare-stream list_downloads, 64 in flight"
-            },
-            calls,
-            in_flight,
-            move || {
-                let (client, video) = (client.clone(), video.clone());
-                async move {
-                    let downloads = client.list_downloads(&video).await.expect("listed");
-                    assert!(downloads.default_download().is_some());
-                }
-            },
-        )
-        .await
-        .print();
+        let mut raw_runs = Vec::new();
+        let mut ours = Vec::new();
+        for _ in 0..rounds {
+            let (raw, url, bearer) = (raw.clone(), url.clone(), bearer.clone());
+            raw_runs.push(
+                measure("raw reqwest, same limits", calls, in_flight, move || {
+                    let (raw, url, bearer) = (raw.clone(), url.clone(), bearer.clone());
+                    async move {
+                        let body = raw
+                            .get(url)
+                            .header("authorization", bearer)
+                            .header("accept", "application/json")
+                            .send()
+                            .await
+                            .expect("sent")
+                            .bytes()
+                            .await
+                            .expect("read");
+                        let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
+                        assert_eq!(value["success"], true);
+                    }
+                })
+                .await,
+            );
+            let (client, video) = (client.clone(), video.clone());
+            ours.push(
+                measure(
+                    "cloudflare-stream list_downloads",
+                    calls,
+                    in_flight,
+                    move || {
+                        let (client, video) = (client.clone(), video.clone());
+                        async move {
+                            let downloads = client.list_downloads(&video).await.expect("listed");
+                            assert!(downloads.default_download().is_some());
+                        }
+                    },
+                )
+                .await,
+            );
+        }
+        println!("{in_flight} in flight:");
+        median(raw_runs).print();
+        median(ours).print();
     }
 
     let dir = std::env::temp_dir().join(format!("cloudflare-stream-bench-{}", std::process::id()));
