@@ -60,6 +60,7 @@ pub(crate) struct Accepted<T> {
 pub(crate) struct Context<'a> {
     pub(crate) credentials: &'a Credentials,
     pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     pub(crate) body_limit: usize,
     pub(crate) now: SystemTime,
 }
@@ -87,7 +88,9 @@ pub(crate) fn interpret<T: Envelope>(
                 body,
             })
         }
-        (Err(progenitor_client::Error::CommunicationError(e)), _) => Err(transport(e, cx.timeout)),
+        (Err(progenitor_client::Error::CommunicationError(e)), _) => {
+            Err(transport(e, cx.timeout, cx.connect_timeout))
+        }
         (Err(_), Some(raw)) => from_raw(raw, cx),
         (Err(other), None) => Err(Error::Transport(TransportError {
             kind: TransportKind::Request,
@@ -238,11 +241,12 @@ pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Maps a reqwest failure to a transport or timeout error.
-pub(crate) fn transport(e: reqwest::Error, limit: Duration) -> Error {
+/// Maps a reqwest failure to a transport or timeout error; `limit` and `connect_limit`
+/// are the limits in force, so a timeout names the one it reached.
+pub(crate) fn transport(e: reqwest::Error, limit: Duration, connect_limit: Duration) -> Error {
     if e.is_timeout() {
         return Error::Timeout(TimeoutError {
-            limit,
+            limit: if e.is_connect() { connect_limit } else { limit },
             source: Some(Box::new(e)),
         });
     }

@@ -46,8 +46,29 @@ pub(crate) struct Shared {
     api_http: reqwest::Client,
     /// For files: follows redirects and never carries API credentials.
     pub(crate) file_http: reqwest::Client,
+    connect_timeout: Duration,
     pub(crate) clock: Arc<dyn Clock>,
     jitter: Jitter,
+}
+
+const USER_AGENT: &str = concat!("cloudflare-stream/", env!("CARGO_PKG_VERSION"));
+
+/// The two connection pools: API calls follow no redirects; files may.
+fn http_clients(
+    connect_timeout: Duration,
+) -> Result<(reqwest::Client, reqwest::Client), ConfigError> {
+    let build = |redirect| {
+        reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(connect_timeout)
+            .redirect(redirect)
+            .build()
+            .map_err(|e| ConfigError::new(format!("cannot set up HTTP: {e}")))
+    };
+    Ok((
+        build(reqwest::redirect::Policy::none())?,
+        build(reqwest::redirect::Policy::limited(5))?,
+    ))
 }
 
 /// What may differ from one call to the next.
@@ -98,12 +119,39 @@ impl Client {
         &self.shared.base_url
     }
 
-    /// A client like this one whose calls use another time limit for each attempt.
+    /// A client like this one whose calls use another time limit for each attempt (for a
+    /// file, the longest wait for the next bytes).
     #[must_use]
     pub fn with_timeout(&self, timeout: Duration) -> Self {
         let mut client = self.clone();
         client.settings.timeout = timeout;
         client
+    }
+
+    /// A client like this one with another limit on establishing a connection.
+    ///
+    /// The connect timeout belongs to a connection pool, so the new client has pools of
+    /// its own; keep it for the calls that need it rather than making one per call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) when the HTTP client cannot be set up.
+    pub fn with_connect_timeout(&self, timeout: Duration) -> Result<Self> {
+        let (api_http, file_http) = http_clients(timeout)?;
+        let shared = &*self.shared;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                base_url: shared.base_url.clone(),
+                account: shared.account.clone(),
+                credentials: shared.credentials.clone(),
+                api_http,
+                file_http,
+                connect_timeout: timeout,
+                clock: shared.clock.clone(),
+                jitter: Jitter::default(),
+            }),
+            settings: self.settings,
+        })
     }
 
     /// A client like this one whose calls use another retry policy.
@@ -120,6 +168,10 @@ impl Client {
 
     pub(crate) fn timeout(&self) -> Duration {
         self.settings.timeout
+    }
+
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.shared.connect_timeout
     }
 
     /// The clock this client waits and measures with.
@@ -180,6 +232,7 @@ impl Client {
             let cx = Context {
                 credentials: &shared.credentials,
                 timeout: self.settings.timeout,
+                connect_timeout: shared.connect_timeout,
                 body_limit: MAX_BODY_BYTES,
                 now: shared.clock.wall(),
             };
@@ -227,6 +280,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.shared.base_url)
             .field("account_id", &self.shared.account)
             .field("credentials", &self.shared.credentials)
+            .field("connect_timeout", &self.shared.connect_timeout)
             .field("timeout", &self.settings.timeout)
             .field("retry", &self.settings.retry)
             .finish_non_exhaustive()
@@ -317,23 +371,7 @@ impl ClientBuilder {
             .ok_or_else(|| ConfigError::new("no account id was given"))?;
         let base_url = checked_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let user_agent = concat!("cloudflare-stream/", env!("CARGO_PKG_VERSION"));
-
-        let api_http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .connect_timeout(connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError::new(format!("cannot set up HTTP: {e}")))?;
-        let file_http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .connect_timeout(connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            // A file may take longer than any whole-request limit; a stall may not.
-            .read_timeout(timeout)
-            .build()
-            .map_err(|e| ConfigError::new(format!("cannot set up HTTP: {e}")))?;
+        let (api_http, file_http) = http_clients(connect_timeout)?;
 
         Ok(Client {
             shared: Arc::new(Shared {
@@ -342,11 +380,12 @@ impl ClientBuilder {
                 credentials: Arc::new(credentials),
                 api_http,
                 file_http,
+                connect_timeout,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 jitter: Jitter::default(),
             }),
             settings: CallSettings {
-                timeout,
+                timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 retry: self.retry.unwrap_or_default(),
             },
         })

@@ -17,7 +17,10 @@ use tokio::{
 };
 use url::Url;
 
-use crate::{Client, Download, Error, Result, answer, error::FetchError};
+use crate::{
+    Client, Download, Error, Result, answer,
+    error::{FetchError, TimeoutError},
+};
 
 /// How far a transfer has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,13 +216,22 @@ impl Client {
                 request = request.header(IF_RANGE, validator.clone());
             }
         }
+        // A file may take longer than any whole-request limit, so the limit bounds each
+        // wait for bytes instead: for the answer's head, then for every chunk.
         let timeout = self.timeout();
-        let mut response = request.send().await.map_err(|e| {
+        let stalled = || {
+            Error::Timeout(TimeoutError {
+                limit: timeout,
+                source: None,
+            })
+        };
+        let sent = tokio::time::timeout(timeout, request.send()).await;
+        let mut response = sent.map_err(|_| stalled())?.map_err(|e| {
             if e.is_redirect() {
                 // A redirect loop or chain too long: asking again cannot help.
                 fetch_error(url, "too many redirects", None, None)
             } else {
-                answer::transport(e, timeout)
+                answer::transport(e, timeout, self.connect_timeout())
             }
         })?;
 
@@ -268,10 +280,10 @@ impl Client {
         }
 
         on_progress(state.progress());
-        while let Some(chunk) = response
-            .chunk()
+        while let Some(chunk) = tokio::time::timeout(timeout, response.chunk())
             .await
-            .map_err(|e| answer::transport(e, timeout))?
+            .map_err(|_| stalled())?
+            .map_err(|e| answer::transport(e, timeout, self.connect_timeout()))?
         {
             state.received += chunk.len() as u64;
             if state.total.is_some_and(|total| state.received > total) {

@@ -1117,3 +1117,46 @@ async fn an_oversized_body_whose_start_is_a_whole_envelope_is_still_an_error() {
         }
     }
 }
+
+/// A listener whose accept queue is full and never drained: the kernel drops further
+/// connection attempts, so connecting hangs until the connect timeout, the one set per
+/// client with `with_connect_timeout`.
+#[tokio::test]
+async fn a_connect_that_hangs_ends_at_the_connect_timeout() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..8 {
+        let attempt = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(100), attempt).await {
+            queued.push(stream);
+        }
+    }
+
+    let (client, clock) = client_and_clock(&format!("http://{addr}/client/v4"), token(), policy());
+    let client = client
+        .with_connect_timeout(Duration::from_millis(200))
+        .unwrap();
+    assert!(
+        format!("{client:?}").contains("connect_timeout: 200ms"),
+        "{client:?}"
+    );
+    let started = Instant::now();
+    let err = call(&client, Op::List).await.unwrap_err();
+
+    match &err {
+        Error::Timeout(e) => assert_eq!(e.limit(), Duration::from_millis(200)),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(err.is_retryable());
+    // Three attempts of 200 ms each, and the two backoff sleeps that never waited.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(clock.sleeps(), ms(&[500, 1000]));
+    drop((listener, queued));
+}

@@ -271,3 +271,39 @@ async fn a_failed_transfer_leaves_no_file() {
     assert_eq!(err.status(), Some(404), "{err}");
     no_leftovers(dir.path(), &[]);
 }
+
+#[tokio::test]
+async fn a_stalled_transfer_times_out_per_wait_and_resumes() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let url = ready_url(&sim, &client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let quick = client.with_timeout(Duration::from_millis(200));
+
+    // One stall: the wait for more bytes gives up after 200 ms, and the transfer resumes.
+    sim.inject_media(Fault::Stall, 1);
+    let started = std::time::Instant::now();
+    let path = dir.path().join("resumed.mp4");
+    let fetched = quick.fetch_to_file(&url, &path, |_| {}).await.unwrap();
+    assert_eq!((fetched.bytes, fetched.resumes), (FILE_SIZE, 1));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A host silent on every attempt: a timeout error after the retries, and no file.
+    // (A stall after some bytes is progress, so it does not use up the retries.)
+    sim.inject_media(Fault::Delay(Duration::from_secs(5)), 3);
+    let before = sim.media_requests();
+    let err = quick
+        .fetch_to_file(&url, dir.path().join("never.mp4"), |_| {})
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Timeout(e) => assert_eq!(e.limit(), Duration::from_millis(200)),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(sim.media_requests() - before, 3);
+    no_leftovers(dir.path(), &["resumed.mp4"]);
+}

@@ -595,6 +595,7 @@ fn context(credentials: &Credentials) -> Context<'_> {
     Context {
         credentials,
         timeout: Duration::from_secs(1),
+        connect_timeout: Duration::from_secs(1),
         body_limit: crate::MAX_BODY_BYTES,
         now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200),
     }
