@@ -10,7 +10,8 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 const SPEC: &str = "spec/stream-downloads.json";
 
 /// Schemas whose generated type is replaced by a hand-written one, because the
-/// hand-written type enforces what the generator drops (patterns, open enums).
+/// hand-written type enforces what the generator drops (patterns) or accepts what real
+/// answers send beyond the schema (unknown states, codes sent as strings).
 const REPLACEMENTS: &[(&str, &str, &[TypeImpl])] = &[
     (
         "AccountId",
@@ -32,6 +33,7 @@ const REPLACEMENTS: &[(&str, &str, &[TypeImpl])] = &[
         "crate::download::DownloadStatus",
         &[TypeImpl::Display],
     ),
+    ("ErrorCode", "crate::error::ErrorCode", &[]),
 ];
 
 fn main() -> ExitCode {

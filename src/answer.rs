@@ -212,7 +212,7 @@ fn messages(list: &types::Messages, cx: &Context<'_>) -> Vec<ApiMessage> {
         .iter()
         .flatten()
         .map(|m| ApiMessage {
-            code: m.code,
+            code: m.code.0,
             message: scrubbed(&m.message),
             documentation_url: m.documentation_url.as_ref().map(scrubbed),
             source_pointer: m

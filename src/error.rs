@@ -392,3 +392,29 @@ impl DecodeError {
         Self(text)
     }
 }
+
+/// An error code as sent: an integer, or (leniently) a whole float or a numeric string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub(crate) struct ErrorCode(pub(crate) i64);
+
+impl<'de> serde::Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Sent<'a> {
+            Int(i64),
+            Float(f64),
+            Text(std::borrow::Cow<'a, str>),
+        }
+        let code = match Sent::deserialize(deserializer)? {
+            Sent::Int(n) => Some(n),
+            Sent::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+            Sent::Float(_) => None,
+            Sent::Text(text) => text.trim().parse().ok(),
+        };
+        code.map(Self)
+            .ok_or_else(|| D::Error::custom("an error code that is not a whole number"))
+    }
+}

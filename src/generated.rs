@@ -6,6 +6,7 @@
     unreachable_pub,
     missing_docs,
     unused_imports,
+    private_interfaces,
     clippy::all,
     clippy::pedantic
 )]

@@ -455,3 +455,16 @@ async fn created_flat_result_and_accepted_deletion_are_success() {
         .unwrap();
     mock.assert_calls_async(1).await;
 }
+
+/// Codes below the schema's minimum, and codes sent as a whole float or a numeric string,
+/// all decode to their number.
+#[tokio::test]
+async fn error_codes_decode_whatever_their_form() {
+    let body = r#"{"success":false,"errors":[{"code":971,"message":"a"},{"code":10000.0,"message":"b"},{"code":"9109","message":"c"}],"messages":[],"result":null}"#;
+    let server = MockServer::start_async().await;
+    answer(&server, Op::List, 403, body).await;
+
+    let err = client(&server).list_downloads(&video()).await.unwrap_err();
+    let api = err.api_error().expect("an API error");
+    assert_eq!(api.codes().collect::<Vec<_>>(), [971, 10000, 9109]);
+}
