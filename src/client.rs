@@ -1,6 +1,10 @@
 //! The [`Client`], its [`ClientBuilder`], and the retry loop every operation goes through.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tracing::Instrument;
 
@@ -76,6 +80,8 @@ fn http_clients(
 struct CallSettings {
     timeout: Duration,
     retry: RetryPolicy,
+    /// No attempt runs, and no retry waits, past this.
+    deadline: Option<Instant>,
 }
 
 impl Client {
@@ -162,6 +168,13 @@ impl Client {
         client
     }
 
+    /// A client like this one whose calls end by `deadline` (on its clock).
+    pub(crate) fn with_deadline(&self, deadline: Instant) -> Self {
+        let mut client = self.clone();
+        client.settings.deadline = Some(deadline);
+        client
+    }
+
     pub(crate) fn retry_policy(&self) -> RetryPolicy {
         self.settings.retry
     }
@@ -209,6 +222,21 @@ impl Client {
         F: Fn() -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
+        self.send_counting(operation, api, call).await.0
+    }
+
+    /// As [`Client::send`], also saying how many retries were made.
+    pub(crate) async fn send_counting<T, F, Fut>(
+        &self,
+        operation: &'static Operation,
+        api: &generated::Client,
+        call: F,
+    ) -> (Result<Accepted<T>>, u32)
+    where
+        T: Envelope,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Generated<T>>,
+    {
         let span = tracing::debug_span!(
             "stream_api",
             operation = operation.id,
@@ -218,26 +246,39 @@ impl Client {
         self.attempts(api, call).instrument(span).await
     }
 
-    async fn attempts<T, F, Fut>(&self, api: &generated::Client, call: F) -> Result<Accepted<T>>
+    async fn attempts<T, F, Fut>(
+        &self,
+        api: &generated::Client,
+        call: F,
+    ) -> (Result<Accepted<T>>, u32)
     where
         T: Envelope,
         F: Fn() -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
         let shared = &*self.shared;
+        let clock = &*shared.clock;
         let mut retry = 0;
         loop {
-            let started = shared.clock.now();
+            let started = clock.now();
+            let timeout = match self.settings.deadline {
+                Some(deadline) => self
+                    .settings
+                    .timeout
+                    .min(deadline.saturating_duration_since(started)),
+                None => self.settings.timeout,
+            };
+            api.inner.set_timeout(timeout);
             let outcome = call().await;
             let cx = Context {
                 credentials: &shared.credentials,
-                timeout: self.settings.timeout,
+                timeout,
                 connect_timeout: shared.connect_timeout,
                 body_limit: MAX_BODY_BYTES,
-                now: shared.clock.wall(),
+                now: clock.wall(),
             };
             let result = answer::interpret(outcome, api.inner.take_answer(), &cx);
-            let elapsed = shared.clock.now().saturating_duration_since(started);
+            let elapsed = clock.now().saturating_duration_since(started);
 
             let error = match result {
                 Ok(accepted) => {
@@ -247,14 +288,19 @@ impl Client {
                         ?elapsed,
                         "answered"
                     );
-                    return Ok(accepted);
+                    return (Ok(accepted), retry);
                 }
                 Err(error) => error,
             };
             let delay = self
                 .settings
                 .retry
-                .delay(retry, &error, shared.jitter.next());
+                .delay(retry, &error, shared.jitter.next())
+                .filter(|delay| {
+                    self.settings
+                        .deadline
+                        .is_none_or(|deadline| clock.now() + *delay < deadline)
+                });
             tracing::debug!(
                 attempt = retry + 1,
                 status = error.status(),
@@ -265,10 +311,10 @@ impl Client {
             );
             match delay {
                 Some(delay) => {
-                    shared.clock.sleep(delay).await;
+                    clock.sleep(delay).await;
                     retry += 1;
                 }
-                None => return Err(error),
+                None => return (Err(error), retry),
             }
         }
     }
@@ -387,6 +433,7 @@ impl ClientBuilder {
             settings: CallSettings {
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 retry: self.retry.unwrap_or_default(),
+                deadline: None,
             },
         })
     }

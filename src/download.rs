@@ -6,7 +6,7 @@ use std::{fmt, str::FromStr};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
-use crate::generated::types;
+use crate::{auth::Credentials, generated::types};
 
 /// Which rendition of a video a download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -109,8 +109,10 @@ impl DownloadStatus {
 }
 
 impl fmt::Display for DownloadStatus {
+    /// The wire string; control characters in an unknown one are escaped, so it always
+    /// shows on one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        fmt::Display::fmt(&crate::error::OneLine(self.as_str()), f)
     }
 }
 
@@ -188,9 +190,34 @@ impl Download {
         };
         Ok(Self {
             status: wire.status,
-            percent_complete: percent,
+            // Adding zero turns -0 into 0, so that it never shows as "-0".
+            percent_complete: percent + 0.0,
             url,
         })
+    }
+
+    /// Keeps credentials a server echoed back out of the values handed to the caller: an
+    /// unknown status has them replaced; a URL holding one breaks the contract.
+    pub(crate) fn scrub(
+        &mut self,
+        credentials: &Credentials,
+        field: &str,
+    ) -> Result<(), Violation> {
+        if let DownloadStatus::Other(text) = &mut self.status {
+            credentials.scrub(text);
+        }
+        if let Some(url) = &self.url {
+            let mut text = url.as_str().to_owned();
+            credentials.scrub(&mut text);
+            if text != url.as_str() {
+                return Err(Violation {
+                    field: format!("{field}.url"),
+                    value: text,
+                    expected: "a URL that holds no API credential",
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -237,18 +264,25 @@ impl Downloads {
     }
 
     /// Checks a result of either shape: the flat shape is the `default` download.
-    pub(crate) fn from_wire(wire: types::DownloadsResult) -> Result<Self, Violation> {
+    pub(crate) fn from_wire(
+        wire: types::DownloadsResult,
+        credentials: &Credentials,
+    ) -> Result<Self, Violation> {
         let (default, audio) = match wire {
             types::DownloadsResult::Download(flat) => (Some(flat), None),
             types::DownloadsResult::Downloads(keyed) => (keyed.default, keyed.audio),
         };
+        let checked = |wire: Option<types::Download>, field: &str| {
+            wire.map(|d| {
+                let mut download = Download::from_wire(d, field)?;
+                download.scrub(credentials, field)?;
+                Ok(download)
+            })
+            .transpose()
+        };
         Ok(Self {
-            default: default
-                .map(|d| Download::from_wire(d, "result.default"))
-                .transpose()?,
-            audio: audio
-                .map(|d| Download::from_wire(d, "result.audio"))
-                .transpose()?,
+            default: checked(default, "result.default")?,
+            audio: checked(audio, "result.audio")?,
         })
     }
 }

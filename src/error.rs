@@ -6,7 +6,19 @@ use crate::{auth::Credentials, download::Violation, ids::InvalidId};
 
 /// Shows text from a server on one line: control characters (such as a newline that
 /// would forge a log line) are escaped.
-struct OneLine<'a>(&'a str);
+pub(crate) struct OneLine<'a>(pub(crate) &'a str);
+
+/// The tail of [`Error::WaitTimedOut`]'s message: the last state seen, if any.
+struct LastSeen<'a>(Option<&'a crate::Download>);
+
+impl fmt::Display for LastSeen<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, "; last seen {} at {}%", d.status(), d.percent_complete()),
+            None => f.write_str("; no poll succeeded"),
+        }
+    }
+}
 
 impl fmt::Display for OneLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -80,17 +92,17 @@ pub enum Error {
         /// The last state seen.
         download: Box<crate::Download>,
     },
-    /// Waiting for a download gave up before it finished.
+    /// Waiting for a download gave up before it finished: the deadline of its
+    /// [`WaitOptions`](crate::WaitOptions) passed.
     #[error(
-        "the {download_type} download was still {status} at {percent_complete}% after {waited:?}"
+        "the {download_type} download was not finished after {waited:?}{}",
+        LastSeen(last_seen.as_deref())
     )]
     WaitTimedOut {
         /// Which download was awaited.
         download_type: crate::DownloadType,
-        /// Its last status.
-        status: crate::DownloadStatus,
-        /// Its last progress.
-        percent_complete: f64,
+        /// The last state seen, if any poll succeeded.
+        last_seen: Option<Box<crate::Download>>,
         /// How long the wait lasted.
         waited: Duration,
     },

@@ -114,11 +114,9 @@ impl Client {
                 Some(e),
             )
         };
-        let temp = TempFile::create(path).await.map_err(local)?;
-        let mut sink = FileSink(BufWriter::with_capacity(
-            64 * 1024,
-            temp.file().await.map_err(local)?,
-        ));
+        check_target(url, path)?;
+        let (temp, file) = TempFile::create(path).map_err(local)?;
+        let mut sink = FileSink(BufWriter::with_capacity(64 * 1024, file));
         let fetched = self.transfer(url, &mut sink, on_progress).await?;
 
         sink.0.flush().await.map_err(local)?;
@@ -142,6 +140,7 @@ impl Client {
         writer: &mut W,
         on_progress: impl FnMut(Progress),
     ) -> Result<Fetched> {
+        check_url(url)?;
         let mut sink = WriterSink(writer);
         let fetched = self.transfer(url, &mut sink, on_progress).await?;
         sink.0
@@ -231,7 +230,7 @@ impl Client {
                 // A redirect loop or chain too long: asking again cannot help.
                 fetch_error(url, "too many redirects", None, None)
             } else {
-                answer::transport(e, timeout, self.connect_timeout())
+                answer::transport(e.without_url(), timeout, self.connect_timeout())
             }
         })?;
 
@@ -283,7 +282,7 @@ impl Client {
         while let Some(chunk) = tokio::time::timeout(timeout, response.chunk())
             .await
             .map_err(|_| stalled())?
-            .map_err(|e| answer::transport(e, timeout, self.connect_timeout()))?
+            .map_err(|e| answer::transport(e.without_url(), timeout, self.connect_timeout()))?
         {
             state.received += chunk.len() as u64;
             if state.total.is_some_and(|total| state.received > total) {
@@ -341,6 +340,40 @@ fn content_range(headers: &HeaderMap) -> Option<(u64, Option<u64>)> {
     Some((start.parse().ok()?, total))
 }
 
+/// Files are fetched over HTTP only; anything else is the caller's mistake, not a
+/// transient failure worth retrying.
+fn check_url(url: &Url) -> Result<()> {
+    if matches!(url.scheme(), "http" | "https") && url.has_host() {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput {
+            argument: "file URL",
+            reason: format!("the scheme {:?} is not http or https", url.scheme()),
+        })
+    }
+}
+
+/// Refuses a target that can never be written before any byte is fetched.
+fn check_target(url: &Url, path: &Path) -> Result<()> {
+    check_url(url)?;
+    let invalid = |reason: &str| Error::InvalidInput {
+        argument: "output path",
+        reason: reason.into(),
+    };
+    if path
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
+        || path.is_dir()
+    {
+        return Err(invalid("it is a directory; name the file"));
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) if !parent.is_dir() => Err(invalid("its directory does not exist")),
+        _ => Ok(()),
+    }
+}
+
 fn fetch_error(
     url: &Url,
     reason: impl Into<String>,
@@ -348,8 +381,15 @@ fn fetch_error(
     source: Option<io::Error>,
 ) -> Error {
     Error::Fetch(Box::new(FetchError {
-        // The query is left out: it may carry a signed token.
-        what: format!("{}{}", url.origin().ascii_serialization(), url.path()),
+        // Only the host and the file name: the query, and in signed URLs the path, carry a
+        // token.
+        what: format!(
+            "{}/…/{}",
+            url.origin().ascii_serialization(),
+            url.path_segments()
+                .and_then(|mut segments| segments.next_back())
+                .unwrap_or("")
+        ),
         reason: reason.into(),
         status,
         source: source.map(|e| Box::new(e) as _),
@@ -399,7 +439,10 @@ struct TempFile {
 }
 
 impl TempFile {
-    async fn create(target: &Path) -> io::Result<Self> {
+    /// Creates the file and its guard at once. The creation is a quick synchronous call on
+    /// purpose: on tokio's blocking pool it could finish after a dropped transfer's guard
+    /// had already cleaned up, leaving the file behind.
+    fn create(target: &Path) -> io::Result<(Self, File)> {
         let name = target
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
@@ -410,18 +453,15 @@ impl TempFile {
         temp_name.push(name);
         temp_name.push(format!(".{unique:x}.part"));
         let path = target.with_file_name(temp_name);
-        File::create_new(&path).await?;
-        Ok(Self {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        let guard = Self {
             path,
             persisted: false,
-        })
-    }
-
-    async fn file(&self) -> io::Result<File> {
-        tokio::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.path)
-            .await
+        };
+        Ok((guard, File::from_std(file)))
     }
 
     async fn persist(mut self, target: &Path) -> io::Result<()> {

@@ -116,18 +116,21 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`] for a refusal, and the transport errors every call can give.
+    /// [`Error::Api`] for a refusal (a 404 when there is no such download), and the
+    /// transport errors every call can give. A 404 that answers a *retry* is success: the
+    /// attempt before it may have deleted the download and lost only its answer.
     pub async fn delete_download(
         &self,
         video: &VideoId,
         download_type: DownloadType,
     ) -> Result<()> {
         let (api, account) = (self.api(), &self.shared.account);
-        self.send(&DELETE_TYPED, &api, || {
-            api.delete_typed_download(account, video, &download_type)
-        })
-        .await?;
-        Ok(())
+        let sent = self
+            .send_counting(&DELETE_TYPED, &api, || {
+                api.delete_typed_download(account, video, &download_type)
+            })
+            .await;
+        deleted(sent)
     }
 
     /// Deletes the `default` download through the older, untyped endpoint
@@ -138,13 +141,27 @@ impl Client {
     /// As [`Client::delete_download`].
     pub async fn delete_default_download(&self, video: &VideoId) -> Result<()> {
         let (api, account) = (self.api(), &self.shared.account);
-        self.send(&DELETE, &api, || api.delete_download(account, video))
-            .await?;
-        Ok(())
+        let sent = self
+            .send_counting(&DELETE, &api, || api.delete_download(account, video))
+            .await;
+        deleted(sent)
     }
 }
 
-fn downloads(
+/// A deletion's outcome. A 404 after a retry is success: the attempt before it may have
+/// deleted the download and lost only its answer, and either way the download is gone.
+fn deleted(sent: (Result<Accepted<types::DeletedEnvelope>>, u32)) -> Result<()> {
+    match sent {
+        (Ok(_), _) => Ok(()),
+        (Err(e), retries) if retries > 0 && e.status() == Some(404) => {
+            tracing::debug!("deleted: gone after a retry ({e})");
+            Ok(())
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+pub(crate) fn downloads(
     accepted: Accepted<types::DownloadsEnvelope>,
     credentials: &Credentials,
 ) -> Result<Downloads> {
@@ -153,7 +170,8 @@ fn downloads(
         status,
         body,
     } = accepted;
-    Downloads::from_wire(envelope.result).map_err(|v| contract(status, v, &body, credentials))
+    Downloads::from_wire(envelope.result, credentials)
+        .map_err(|v| contract(status, v, &body, credentials))
 }
 
 fn contract(status: u16, v: Violation, body: &[u8], credentials: &Credentials) -> Error {

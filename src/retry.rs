@@ -100,7 +100,8 @@ impl RetryPolicy {
         } else {
             1.0
         };
-        Some(doubled.mul_f64(factor))
+        // `mul_f64` panics when the product does not fit; a delay that large is the cap.
+        Some(Duration::try_from_secs_f64(doubled.as_secs_f64() * factor).unwrap_or(doubled))
     }
 }
 
@@ -177,6 +178,19 @@ mod tests {
             375
         );
         assert_eq!(policy.delay(6, &timeout, 0.0), None);
+    }
+
+    #[test]
+    fn huge_backoffs_saturate_instead_of_panicking() {
+        let policy = RetryPolicy::default().with_backoff(Duration::MAX, Duration::MAX);
+        let timeout = Error::Timeout(TimeoutError {
+            limit: Duration::from_secs(1),
+            source: None,
+        });
+        for random in [0.0, 0.5, 0.999] {
+            assert!(policy.delay(1, &timeout, random).is_some());
+            assert!(policy.without_jitter().delay(1, &timeout, random).is_some());
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@
 
 use std::{
     fmt,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -18,7 +21,8 @@ use crate::{auth::Credentials, generated};
 /// What one attempt needs beyond the request itself.
 pub(crate) struct Exchange {
     credentials: Arc<Credentials>,
-    timeout: Duration,
+    /// The time limit of the next attempt, in nanoseconds; it shrinks near a deadline.
+    timeout: AtomicU64,
     body_limit: usize,
     answer: Mutex<Option<Raw>>,
 }
@@ -27,10 +31,19 @@ impl Exchange {
     pub(crate) fn new(credentials: Arc<Credentials>, timeout: Duration, body_limit: usize) -> Self {
         Self {
             credentials,
-            timeout,
+            timeout: AtomicU64::new(nanos(timeout)),
             body_limit,
             answer: Mutex::new(None),
         }
+    }
+
+    /// Sets the time limit of the next attempt.
+    pub(crate) fn set_timeout(&self, timeout: Duration) {
+        self.timeout.store(nanos(timeout), Ordering::Relaxed);
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_nanos(self.timeout.load(Ordering::Relaxed))
     }
 
     /// The answer of the attempt, once it has arrived.
@@ -42,7 +55,7 @@ impl Exchange {
 // The generated client derives `Clone`; a clone starts with no answer of its own.
 impl Clone for Exchange {
     fn clone(&self) -> Self {
-        Self::new(self.credentials.clone(), self.timeout, self.body_limit)
+        Self::new(self.credentials.clone(), self.timeout(), self.body_limit)
     }
 }
 
@@ -50,10 +63,14 @@ impl fmt::Debug for Exchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exchange")
             .field("credentials", &self.credentials)
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.timeout())
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
     }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// An answer as it came off the wire, its body read up to the limit.
@@ -76,7 +93,7 @@ impl ClientHooks<Exchange> for generated::Client {
         // progenitor adds the spec's version as a header; Cloudflare's API has no use for it.
         headers.remove("api-version");
         self.inner().credentials.apply(headers);
-        *request.timeout_mut() = Some(self.inner().timeout);
+        *request.timeout_mut() = Some(self.inner().timeout());
         Ok(())
     }
 

@@ -608,3 +608,82 @@ async fn oversized_error_body_is_not_called_empty() {
     assert_eq!(e.ray_id(), Some(RAY));
     assert_ne!(e.body_excerpt(), Some(""));
 }
+
+// What waiting makes of odd answers
+
+/// A status holding a line break and an echoed token: the error a wait ends in is one line
+/// and shows no secret.
+#[tokio::test]
+async fn a_wait_that_times_out_shows_server_text_on_one_line_without_secrets() {
+    let body = r#"{"success":true,"errors":[],"messages":[],"result":{"default":{"status":"inprogress\nFAKE LOG LINE TEST_TOKEN","percentComplete":42}}}"#;
+    let server = MockServer::start_async().await;
+    answer(&server, Op::List, 200, body).await;
+    let (client, _clock) =
+        client_and_clock(&common::api_root(&server), token(), RetryPolicy::none());
+
+    let options = cloudflare_stream::WaitOptions::default().with_timeout(Duration::from_secs(5));
+    let err = client
+        .wait_for_download(&video(), DownloadType::Default, &options, |_| {})
+        .await
+        .unwrap_err();
+
+    let Error::WaitTimedOut { last_seen, .. } = &err else {
+        panic!("expected WaitTimedOut, got {err:?}")
+    };
+    let status = last_seen.as_ref().unwrap().status().as_str().to_owned();
+    assert_eq!(status, "inprogress\nFAKE LOG LINE [redacted]");
+    let shown = err.to_string();
+    assert!(
+        !shown.contains('\n') && !shown.contains("TEST_TOKEN"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(r"inprogress\nFAKE LOG LINE [redacted] at 42%"),
+        "{shown}"
+    );
+    assert!(!format!("{err:?}").contains("TEST_TOKEN"));
+}
+
+/// `ready` without a URL breaks the contract; it is not the caller's mistake.
+#[tokio::test]
+async fn a_ready_download_without_a_url_is_a_contract_error() {
+    let body = r#"{"success":true,"errors":[],"messages":[],"result":{"default":{"status":"ready","percentComplete":100}}}"#;
+    let server = MockServer::start_async().await;
+    answer(&server, Op::List, 200, body).await;
+
+    let err = client(&server)
+        .wait_for_download(&video(), DownloadType::Default, &Default::default(), |_| {})
+        .await
+        .unwrap_err();
+    let Error::Contract(c) = &err else {
+        panic!("expected a contract error, got {err:?}")
+    };
+    assert_eq!((c.field(), c.value()), ("result.default.url", "missing"));
+}
+
+/// A URL that holds an API credential is refused rather than handed out.
+#[tokio::test]
+async fn a_download_url_holding_a_credential_is_a_contract_error() {
+    let body = r#"{"success":true,"errors":[],"messages":[],"result":{"default":{"status":"ready","percentComplete":100,"url":"https://example.test/x.mp4?k=TEST_TOKEN"}}}"#;
+    let server = MockServer::start_async().await;
+    answer(&server, Op::List, 200, body).await;
+
+    let err = client(&server).list_downloads(&video()).await.unwrap_err();
+    let Error::Contract(c) = &err else {
+        panic!("expected a contract error, got {err:?}")
+    };
+    assert_eq!(c.field(), "result.default.url");
+    assert!(!format!("{err:?}").contains("TEST_TOKEN"), "{err:?}");
+}
+
+/// A percentage of -0 is shown as 0.
+#[tokio::test]
+async fn negative_zero_percent_reads_as_zero() {
+    let body = r#"{"success":true,"errors":[],"messages":[],"result":{"default":{"status":"inprogress","percentComplete":-0.0}}}"#;
+    let server = MockServer::start_async().await;
+    answer(&server, Op::List, 200, body).await;
+
+    let downloads = client(&server).list_downloads(&video()).await.unwrap();
+    let percent = downloads.default_download().unwrap().percent_complete();
+    assert_eq!(format!("{percent}"), "0");
+}

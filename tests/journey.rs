@@ -162,9 +162,11 @@ async fn waiting_gives_up_at_the_deadline() {
         .await
         .unwrap_err();
     match err {
-        Error::WaitTimedOut { waited, status, .. } => {
+        Error::WaitTimedOut {
+            waited, last_seen, ..
+        } => {
             assert_eq!(waited, Duration::from_secs(10));
-            assert_eq!(status, DownloadStatus::InProgress);
+            assert_eq!(last_seen.unwrap().status(), &DownloadStatus::InProgress);
         }
         other => panic!("expected WaitTimedOut, got {other:?}"),
     }
@@ -306,4 +308,155 @@ async fn a_stalled_transfer_times_out_per_wait_and_resumes() {
     }
     assert_eq!(sim.media_requests() - before, 3);
     no_leftovers(dir.path(), &["resumed.mp4"]);
+}
+
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_succeeds_on_the_retry() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    for kind in DownloadType::ALL {
+        client.create_download(&video, kind).await.unwrap();
+    }
+
+    // The server deletes, then the answer is cut short; the retry finds nothing to delete.
+    sim.inject_api(Fault::Truncated, 1);
+    let before = sim.api_requests();
+    client
+        .delete_download(&video, DownloadType::Audio)
+        .await
+        .unwrap();
+    assert_eq!(sim.api_requests() - before, 2);
+    sim.inject_api(Fault::Truncated, 1);
+    client.delete_default_download(&video).await.unwrap();
+    assert!(client.list_downloads(&video).await.unwrap().is_empty());
+
+    // Without a retry before it, a 404 means what it says.
+    let err = client
+        .delete_download(&video, DownloadType::Audio)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+}
+
+#[tokio::test]
+async fn the_wait_timeout_is_a_deadline_for_slow_polls_too() {
+    let sim = simulator().await;
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    // The real clock: the polls' own time limits are real time.
+    let client = sim_client(&sim, Arc::new(cloudflare_stream::clock::SystemClock));
+    client
+        .create_download(&video, DownloadType::Default)
+        .await
+        .unwrap();
+
+    sim.inject_api(Fault::Delay(Duration::from_secs(5)), 3);
+    let options = WaitOptions::default().with_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = client
+        .wait_for_download(&video, DownloadType::Default, &options, |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    match err {
+        Error::WaitTimedOut { last_seen, .. } => assert!(last_seen.is_none()),
+        other => panic!("expected WaitTimedOut, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn fetching_refuses_targets_and_urls_it_cannot_use_before_any_request() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let url = ready_url(&sim, &client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let before = sim.media_requests();
+
+    let cases = [
+        (url.clone(), dir.path().to_path_buf(), "output path"),
+        (url.clone(), dir.path().join("missing/x.mp4"), "output path"),
+        (
+            "file:///etc/hostname".parse().unwrap(),
+            dir.path().join("x"),
+            "file URL",
+        ),
+        (
+            "ftp://127.0.0.1/x".parse().unwrap(),
+            dir.path().join("x"),
+            "file URL",
+        ),
+    ];
+    for (url, path, argument) in cases {
+        match client.fetch_to_file(&url, &path, |_| {}).await {
+            Err(Error::InvalidInput { argument: a, .. }) => assert_eq!(a, argument),
+            other => panic!(
+                "{url} to {}: expected InvalidInput, got {other:?}",
+                path.display()
+            ),
+        }
+    }
+    assert_eq!(sim.media_requests(), before);
+    no_leftovers(dir.path(), &[]);
+}
+
+#[tokio::test]
+async fn a_signed_query_stays_out_of_errors() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: a transport error whose cause would name the URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url: url::Url =
+        format!("http://127.0.0.1:{port}/SIGNEDPATH/downloads/default.mp4?token=SIGNEDQUERY")
+            .parse()
+            .unwrap();
+    let err = client
+        .fetch_to_file(&url, dir.path().join("x.mp4"), |_| {})
+        .await
+        .unwrap_err();
+    let mut chain = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    assert!(
+        !chain.contains("SIGNEDQUERY") && !chain.contains("SIGNEDPATH"),
+        "{chain}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_dropped_midway_leaves_no_temporary_file() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let url = ready_url(&sim, &client).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    for i in 0..60u32 {
+        let (client, url) = (client.clone(), url.clone());
+        let path = dir.path().join(format!("f{i}.mp4"));
+        let task = tokio::spawn(async move { client.fetch_to_file(&url, path, |_| {}).await });
+        for _ in 0..i {
+            tokio::task::yield_now().await;
+        }
+        task.abort();
+        let _ = task.await;
+    }
+    // Give the runtime a moment to finish any blocking work still under way.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -20,7 +20,7 @@ use reqwest::{
 use serde_json::Value;
 
 use super::*;
-use crate::{Downloads, MAX_EXCERPT_BYTES, download::Violation};
+use crate::{Downloads, MAX_EXCERPT_BYTES};
 
 /// The credential schemes, each with the secrets that must never be shown.
 const SCHEMES: [(&str, &[&str]); 3] = [
@@ -607,19 +607,7 @@ fn to_downloads(
     accepted: Result<Accepted<types::DownloadsEnvelope>, Error>,
     credentials: &Credentials,
 ) -> Result<Downloads, Error> {
-    let Accepted {
-        envelope,
-        status,
-        body,
-    } = accepted?;
-    Downloads::from_wire(envelope.result).map_err(|v: Violation| {
-        Error::Contract(Box::new(ContractError::from_violation(
-            status,
-            v,
-            &body,
-            credentials,
-        )))
-    })
+    crate::operations::downloads(accepted?, credentials)
 }
 
 fn check_downloads_outcome(
