@@ -33,8 +33,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 const COMMANDS: [&str; 4] = ["create", "get", "delete", "journey"];
 const USAGE: &str = "usage: stream [create VIDEO_ID [--type default|audio] [--wait] [--output PATH] | get VIDEO_ID | delete VIDEO_ID [--type default|audio] | journey VIDEO_ID [--dir DIR]] [--json]";
 
+/// Every flag, for checking which ones a command was given.
+const FLAGS: [&str; 5] = ["--type", "--wait", "--json", "--output", "--dir"];
+
 /// What went wrong, and which exit status it earns.
 enum Failure {
+    Help,
     Usage(String),
     Library(Error),
     Io(String),
@@ -51,6 +55,10 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Help) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
         Err(Failure::Usage(message)) => {
             // One line, so a log keeps the message and the usage together.
             eprintln!("error: {message}; {USAGE}");
@@ -85,6 +93,8 @@ fn one_line(error: &Error) -> String {
 
 /// The parsed command line.
 struct Args {
+    /// The flags given, to refuse those the command does not use.
+    flags: Vec<&'static str>,
     command: Option<String>,
     video: Option<String>,
     download_type: DownloadType,
@@ -96,6 +106,7 @@ struct Args {
 
 fn parse(args: Vec<String>) -> Result<Args, Failure> {
     let mut parsed = Args {
+        flags: Vec::new(),
         command: None,
         video: None,
         download_type: DownloadType::Default,
@@ -110,6 +121,9 @@ fn parse(args: Vec<String>) -> Result<Args, Failure> {
             .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
     };
     while let Some(arg) = args.next() {
+        if let Some(flag) = FLAGS.iter().find(|f| **f == arg) {
+            parsed.flags.push(flag);
+        }
         match arg.as_str() {
             "--type" => {
                 let text = value(&mut args, "--type")?;
@@ -119,7 +133,7 @@ fn parse(args: Vec<String>) -> Result<Args, Failure> {
             "--json" => parsed.json = true,
             "--output" => parsed.output = Some(value(&mut args, "--output")?.into()),
             "--dir" => parsed.dir = value(&mut args, "--dir")?.into(),
-            "-h" | "--help" => return Err(Failure::Usage("help requested".into())),
+            "-h" | "--help" => return Err(Failure::Help),
             flag if flag.starts_with("--") => {
                 return Err(Failure::Usage(format!("unknown option {flag}")));
             }
@@ -139,6 +153,27 @@ async fn run(args: Vec<String>) -> Result<(), Failure> {
     // An unknown command is named as such, before the id and credentials are looked at.
     if !COMMANDS.contains(&command) {
         return Err(Failure::Usage(format!("unknown command {command:?}")));
+    }
+    let allowed: &[&str] = match command {
+        "create" => &["--type", "--wait", "--output", "--json"],
+        "get" => &["--json"],
+        "delete" => &["--type", "--json"],
+        _ => &["--dir"],
+    };
+    if let Some(flag) = args.flags.iter().find(|f| !allowed.contains(f)) {
+        return Err(Failure::Usage(format!(
+            "{flag} does not apply to {command}"
+        )));
+    }
+    // A path that can never be written is refused before anything is created.
+    if let Some(path) = &args.output {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if path.is_dir() || parent.is_some_and(|p| !p.is_dir()) {
+            return Err(Failure::Usage(format!(
+                "--output {} is a directory or in one that does not exist",
+                path.display()
+            )));
+        }
     }
     let video: VideoId = args
         .video

@@ -10,6 +10,7 @@ use crate::{auth::Credentials, generated::types};
 
 /// Which rendition of a video a download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum DownloadType {
     /// The MP4 rendition with video and audio (`default` on the wire).
     #[default]
@@ -80,6 +81,7 @@ impl<'de> Deserialize<'de> for DownloadType {
 /// Cloudflare documents three states; any other string it sends is kept in
 /// [`DownloadStatus::Other`] rather than failing the whole response.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DownloadStatus {
     /// Encoding finished; the file can be fetched (`ready`).
     Ready,

@@ -24,6 +24,7 @@ use crate::{
 
 /// How far a transfer has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Bytes received so far, across resumed attempts.
     pub received: u64,
@@ -33,6 +34,7 @@ pub struct Progress {
 
 /// The outcome of a completed transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Fetched {
     /// The file's size in bytes.
     pub bytes: u64,

@@ -388,7 +388,24 @@ async fn invalid_input_and_configuration_exit_2_before_any_request() {
     let dir = temp_dir();
 
     // (arguments, environment, what the error line must name)
-    let cases: [Case; 10] = [
+    let nowhere = dir.path().join("missing").join("x.mp4");
+    let nowhere = nowhere.to_str().expect("a UTF-8 temporary path");
+    let cases: [Case; 13] = [
+        (
+            &["get", video, "--type", "audio"],
+            &env,
+            &["--type does not apply to get"],
+        ),
+        (
+            &["journey", video, "--wait"],
+            &env,
+            &["--wait does not apply to journey"],
+        ),
+        (
+            &["create", video, "--output", nowhere],
+            &env,
+            &["--output", "does not exist"],
+        ),
         (&["get", "../x"], &env, &["invalid video id", "'.'"]),
         (&["delete", "../x"], &[], &["invalid video id"]),
         (
@@ -436,6 +453,18 @@ async fn invalid_input_and_configuration_exit_2_before_any_request() {
     }
     assert_eq!(sim.api_requests(), 0, "invalid input reached the API");
     server.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn help_prints_the_usage_and_succeeds() {
+    let dir = temp_dir();
+    let help = run(&["--help"], &[], dir.path()).await;
+    help.assert_code(0);
+    assert!(
+        help.stdout.starts_with("usage: stream"),
+        "{:?}",
+        help.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

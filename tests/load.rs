@@ -67,10 +67,10 @@ struct Churn {
 }
 
 fn slot(download_type: DownloadType) -> usize {
-    match download_type {
-        DownloadType::Default => 0,
-        DownloadType::Audio => 1,
-    }
+    DownloadType::ALL
+        .iter()
+        .position(|t| *t == download_type)
+        .expect("one of the known types")
 }
 
 impl World {

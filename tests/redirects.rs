@@ -11,7 +11,7 @@ mod raw;
 use std::sync::Arc;
 
 use cloudflare_stream::{
-    Client, Credentials, Error, Fetched, RetryPolicy,
+    Client, Credentials, Error, RetryPolicy,
     simulator::{Fault, Simulator},
 };
 use common::{BOTH_DOWNLOADS, EMAIL, GLOBAL_KEY, InstantClock, Op, client_and_clock, token};
@@ -180,13 +180,7 @@ async fn a_file_fetch_follows_a_redirect_and_sends_no_credentials() {
                 .fetch_to_file(&url, &path, |_| {})
                 .await
                 .unwrap_or_else(|e| panic!("{scheme} {status}: {e:?}"));
-            assert_eq!(
-                fetched,
-                Fetched {
-                    bytes: bytes.len() as u64,
-                    resumes: 0
-                }
-            );
+            assert_eq!((fetched.bytes, fetched.resumes), (bytes.len() as u64, 0));
             assert_eq!(std::fs::read(&path).expect("the file was written"), bytes);
             assert!(clock.sleeps().is_empty());
 
