@@ -258,10 +258,12 @@ impl Client {
                 state.validator = validator(response.headers());
             }
             StatusCode::PARTIAL_CONTENT if state.received > 0 => {
-                let resumed_at = content_range(response.headers());
-                if resumed_at.map(|(start, _)| start) != Some(state.received)
-                    || resumed_at.and_then(|(_, total)| total) != state.total
-                {
+                let (start, total) = content_range(response.headers()).unwrap_or((u64::MAX, None));
+                let same_size = match (state.total, total) {
+                    (Some(known), Some(said)) => known == said,
+                    _ => true,
+                };
+                if start != state.received || !same_size {
                     return Err(fetch_error(
                         url,
                         "the host resumed at another place or size than asked",
@@ -269,6 +271,18 @@ impl Client {
                         None,
                     ));
                 }
+                // A first answer without a length (chunked) learns it here.
+                state.total = state.total.or(total);
+            }
+            // Asked for the bytes after the last one: the earlier answer was complete and
+            // only its end was lost.
+            StatusCode::RANGE_NOT_SATISFIABLE
+                if state.received > 0
+                    && unsatisfied_length(response.headers()) == Some(state.received)
+                    && state.total.is_none_or(|total| total == state.received) =>
+            {
+                state.total = Some(state.received);
+                return Ok(());
             }
             status => {
                 return Err(fetch_error(
@@ -328,6 +342,12 @@ fn validator(headers: &HeaderMap) -> Option<HeaderValue> {
         .filter(|v| !v.as_bytes().starts_with(b"W/"))
         .or_else(|| headers.get(LAST_MODIFIED))
         .cloned()
+}
+
+/// Reads the length in `Content-Range: bytes */LENGTH`, the answer to a range past the end.
+fn unsatisfied_length(headers: &HeaderMap) -> Option<u64> {
+    let value = headers.get(CONTENT_RANGE)?.to_str().ok()?;
+    value.strip_prefix("bytes */")?.trim().parse().ok()
 }
 
 /// Reads `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`).

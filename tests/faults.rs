@@ -1160,3 +1160,69 @@ async fn a_connect_that_hangs_ends_at_the_connect_timeout() {
     assert_eq!(clock.sleeps(), ms(&[500, 1000]));
     drop((listener, queued));
 }
+
+/// Resuming against a host that answers without a length: a cut chunked answer resumes
+/// with a 206 that states the size, and a chunked answer that lost only its end is complete
+/// when the resume is answered 416 for the byte after the last.
+#[tokio::test]
+async fn resuming_a_chunked_answer_learns_or_confirms_the_size() {
+    let file: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let chunked_head = raw::head(200, &[("transfer-encoding", "chunked")]);
+    let chunk = |bytes: &[u8]| {
+        let mut out = format!("{:x}\r\n", bytes.len()).into_bytes();
+        out.extend_from_slice(bytes);
+        out.extend_from_slice(b"\r\n");
+        out
+    };
+
+    // Cut after 400 bytes; the resume says the whole size.
+    let cut = vec![
+        Step::Send([chunked_head.clone(), chunk(&file[..400])].concat()),
+        Step::Reset,
+    ];
+    let rest = vec![Step::Send(raw::response(
+        206,
+        &[("content-range", "bytes 400-999/1000")],
+        &file[400..],
+    ))];
+    let server = RawServer::start(vec![cut, rest]).await;
+    let (client, _clock) = common::client_and_clock(
+        &server.api_root(),
+        token(),
+        RetryPolicy::default().without_jitter(),
+    );
+    let url: url::Url = format!("{}/file.mp4", server.url()).parse().unwrap();
+    let mut out = Vec::new();
+    let fetched = client
+        .fetch_to_writer(&url, &mut out, |_| {})
+        .await
+        .unwrap();
+    assert_eq!((fetched.bytes, fetched.resumes), (1000, 1));
+    assert_eq!(out, file);
+    assert!(raw::header(&server.heads()[1], "range").is_some_and(|r| r == "bytes=400-"));
+
+    // Every byte arrived but not the final chunk; the host says there is nothing after them.
+    let whole_but_unterminated = vec![
+        Step::Send([chunked_head, chunk(&file)].concat()),
+        Step::Reset,
+    ];
+    let nothing_after = vec![Step::Send(raw::response(
+        416,
+        &[("content-range", "bytes */1000")],
+        b"",
+    ))];
+    let server = RawServer::start(vec![whole_but_unterminated, nothing_after]).await;
+    let (client, _clock) = common::client_and_clock(
+        &server.api_root(),
+        token(),
+        RetryPolicy::default().without_jitter(),
+    );
+    let url: url::Url = format!("{}/file.mp4", server.url()).parse().unwrap();
+    let mut out = Vec::new();
+    let fetched = client
+        .fetch_to_writer(&url, &mut out, |_| {})
+        .await
+        .unwrap();
+    assert_eq!((fetched.bytes, fetched.resumes), (1000, 1));
+    assert_eq!(out, file);
+}
