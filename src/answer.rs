@@ -246,6 +246,7 @@ pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 pub(crate) fn transport(e: reqwest::Error, limit: Duration, connect_limit: Duration) -> Error {
     if e.is_timeout() {
         return Error::Timeout(TimeoutError {
+            deadline: false,
             limit: if e.is_connect() { connect_limit } else { limit },
             source: Some(Box::new(e)),
         });

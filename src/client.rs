@@ -13,7 +13,7 @@ use crate::{
     answer::{self, Accepted, Context, Envelope, Generated},
     auth::Credentials,
     clock::{Clock, SystemClock},
-    error::{ConfigError, Result},
+    error::{ConfigError, Error, Result, TimeoutError},
     generated,
     operations::Operation,
     retry::{Jitter, RetryPolicy},
@@ -222,16 +222,16 @@ impl Client {
         F: Fn() -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
-        self.send_counting(operation, api, call).await.0
+        self.send_counting(operation, api, call).await.result
     }
 
-    /// As [`Client::send`], also saying how many retries were made.
+    /// As [`Client::send`], also saying whether an earlier attempt may have been acted on.
     pub(crate) async fn send_counting<T, F, Fut>(
         &self,
         operation: &'static Operation,
         api: &generated::Client,
         call: F,
-    ) -> (Result<Accepted<T>>, u32)
+    ) -> Sent<T>
     where
         T: Envelope,
         F: Fn() -> Fut,
@@ -246,11 +246,7 @@ impl Client {
         self.attempts(api, call).instrument(span).await
     }
 
-    async fn attempts<T, F, Fut>(
-        &self,
-        api: &generated::Client,
-        call: F,
-    ) -> (Result<Accepted<T>>, u32)
+    async fn attempts<T, F, Fut>(&self, api: &generated::Client, call: F) -> Sent<T>
     where
         T: Envelope,
         F: Fn() -> Fut,
@@ -258,16 +254,23 @@ impl Client {
     {
         let shared = &*self.shared;
         let clock = &*shared.clock;
+        let call_started = clock.now();
+        let mut ambiguous_before = false;
+        let mut last: Option<Error> = None;
         let mut retry = 0;
+        let done = |result, ambiguous_before| Sent {
+            result,
+            ambiguous_before,
+        };
         loop {
             let started = clock.now();
-            let timeout = match self.settings.deadline {
-                Some(deadline) => self
-                    .settings
-                    .timeout
-                    .min(deadline.saturating_duration_since(started)),
-                None => self.settings.timeout,
-            };
+            let left = self.left(started);
+            if left.is_zero() {
+                // Nothing is sent at or past the deadline.
+                let after = started.saturating_duration_since(call_started);
+                return done(Err(deadline_error(after, last)), ambiguous_before);
+            }
+            let timeout = self.settings.timeout.min(left);
             api.inner.set_timeout(timeout);
             let outcome = call().await;
             let cx = Context {
@@ -288,19 +291,14 @@ impl Client {
                         ?elapsed,
                         "answered"
                     );
-                    return (Ok(accepted), retry);
+                    return done(Ok(accepted), ambiguous_before);
                 }
                 Err(error) => error,
             };
             let delay = self
                 .settings
                 .retry
-                .delay(retry, &error, shared.jitter.next())
-                .filter(|delay| {
-                    self.settings
-                        .deadline
-                        .is_none_or(|deadline| clock.now() + *delay < deadline)
-                });
+                .delay(retry, &error, shared.jitter.next());
             tracing::debug!(
                 attempt = retry + 1,
                 status = error.status(),
@@ -309,15 +307,47 @@ impl Client {
                 retry_in = ?delay,
                 "failed: {error}"
             );
-            match delay {
-                Some(delay) => {
-                    clock.sleep(delay).await;
-                    retry += 1;
-                }
-                None => return (Err(error), retry),
+            // A limit cut short by the deadline, or a retry that would end past it, means
+            // the deadline stopped the call rather than the policy.
+            let cut_short = timeout < self.settings.timeout && matches!(error, Error::Timeout(_));
+            let past_deadline = delay.is_some_and(|d| d >= self.left(clock.now()));
+            if cut_short || past_deadline {
+                let after = clock.now().saturating_duration_since(call_started);
+                return done(Err(deadline_error(after, Some(error))), ambiguous_before);
             }
+            let Some(delay) = delay else {
+                return done(Err(error), ambiguous_before);
+            };
+            ambiguous_before |= error.may_have_been_acted_on();
+            last = Some(error);
+            clock.sleep(delay).await;
+            retry += 1;
         }
     }
+
+    /// The time left before the call's deadline, if it has one.
+    fn left(&self, now: Instant) -> Duration {
+        self.settings.deadline.map_or(Duration::MAX, |deadline| {
+            deadline.saturating_duration_since(now)
+        })
+    }
+}
+
+/// The outcome of an operation after its retries.
+pub(crate) struct Sent<T> {
+    pub(crate) result: Result<Accepted<T>>,
+    /// An attempt before the last failed in a way that leaves open whether the server
+    /// acted on it (its answer was lost or cut short).
+    pub(crate) ambiguous_before: bool,
+}
+
+/// The deadline came `after` the call started; `last` is the last attempt's failure.
+fn deadline_error(after: Duration, last: Option<Error>) -> Error {
+    Error::Timeout(TimeoutError {
+        limit: after,
+        deadline: true,
+        source: last.map(|e| Box::new(e) as _),
+    })
 }
 
 impl fmt::Debug for Client {

@@ -190,6 +190,13 @@ impl Download {
                 }
             },
         };
+        if wire.status == DownloadStatus::Ready && url.is_none() {
+            return Err(Violation {
+                field: format!("{field}.url"),
+                value: "missing".into(),
+                expected: "a URL once the download is ready",
+            });
+        }
         Ok(Self {
             status: wire.status,
             // Adding zero turns -0 into 0, so that it never shows as "-0".

@@ -130,6 +130,18 @@ impl Error {
         }
     }
 
+    /// Whether the request may have reached the server and been acted on although its
+    /// answer was lost: a connection that broke after sending, a timeout, or the edge's
+    /// 524 (the origin timed out after the request reached it).
+    pub(crate) fn may_have_been_acted_on(&self) -> bool {
+        match self {
+            Self::Transport(e) => e.kind != TransportKind::Connect,
+            Self::Timeout(_) => true,
+            Self::Api(e) => e.status == 524,
+            _ => false,
+        }
+    }
+
     /// The API's answer, for [`Error::Api`] and [`Error::RateLimited`].
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
@@ -306,11 +318,17 @@ impl TransportError {
     }
 }
 
-/// A request that ran out of time.
+/// A request that ran out of time: its attempt's limit, or the deadline of the wait it was
+/// part of.
 #[derive(Debug, thiserror::Error)]
-#[error("no complete answer within {limit:?}")]
+#[error(
+    "{} {limit:?}",
+    if *deadline { "the deadline came after" } else { "no complete answer within" }
+)]
 pub struct TimeoutError {
     pub(crate) limit: Duration,
+    pub(crate) deadline: bool,
+    /// The failure of the last attempt, when the deadline stopped the retries.
     #[source]
     pub(crate) source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -319,6 +337,13 @@ impl TimeoutError {
     /// The limit that was reached.
     pub fn limit(&self) -> Duration {
         self.limit
+    }
+
+    /// Whether a deadline (such as the timeout of
+    /// [`Client::wait_for_download`](crate::Client::wait_for_download)) was reached, rather
+    /// than the limit of one attempt.
+    pub fn is_deadline(&self) -> bool {
+        self.deadline
     }
 }
 

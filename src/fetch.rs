@@ -222,6 +222,7 @@ impl Client {
         let timeout = self.timeout();
         let stalled = || {
             Error::Timeout(TimeoutError {
+                deadline: false,
                 limit: timeout,
                 source: None,
             })

@@ -6,6 +6,7 @@ use crate::{
     Client, Download, DownloadType, Downloads, VideoId,
     answer::Accepted,
     auth::Credentials,
+    client::Sent,
     download::Violation,
     error::{ContractError, Error, Result},
     generated::types,
@@ -148,16 +149,22 @@ impl Client {
     }
 }
 
-/// A deletion's outcome. A 404 after a retry is success: the attempt before it may have
-/// deleted the download and lost only its answer, and either way the download is gone.
-fn deleted(sent: (Result<Accepted<types::DeletedEnvelope>>, u32)) -> Result<()> {
-    match sent {
-        (Ok(_), _) => Ok(()),
-        (Err(e), retries) if retries > 0 && e.status() == Some(404) => {
+/// A deletion's outcome. A 404 envelope after an attempt whose answer was lost is success:
+/// that attempt may have deleted the download, and either way it is gone. After any other
+/// failure (a 503, a refused connection) the server did not act, and a 404 means what it
+/// says.
+fn deleted(sent: Sent<types::DeletedEnvelope>) -> Result<()> {
+    match sent.result {
+        Ok(_) => Ok(()),
+        Err(e)
+            if sent.ambiguous_before
+                && e.status() == Some(404)
+                && e.api_error().is_some_and(|a| !a.errors().is_empty()) =>
+        {
             tracing::debug!("deleted: gone after a retry ({e})");
             Ok(())
         }
-        (Err(e), _) => Err(e),
+        Err(e) => Err(e),
     }
 }
 

@@ -156,6 +156,7 @@ mod tests {
     fn backoff_doubles_to_the_cap_and_jitter_only_shortens() {
         let policy = RetryPolicy::default().with_max_retries(6);
         let timeout = Error::Timeout(TimeoutError {
+            deadline: false,
             limit: Duration::from_secs(1),
             source: None,
         });
@@ -184,6 +185,7 @@ mod tests {
     fn huge_backoffs_saturate_instead_of_panicking() {
         let policy = RetryPolicy::default().with_backoff(Duration::MAX, Duration::MAX);
         let timeout = Error::Timeout(TimeoutError {
+            deadline: false,
             limit: Duration::from_secs(1),
             source: None,
         });

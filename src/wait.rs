@@ -4,10 +4,7 @@
 
 use std::time::Duration;
 
-use crate::{
-    Client, Download, DownloadStatus, DownloadType, Result, VideoId,
-    error::{ContractError, Error},
-};
+use crate::{Client, Download, DownloadStatus, DownloadType, Result, VideoId, error::Error};
 
 /// How [`Client::wait_for_download`] polls.
 ///
@@ -59,8 +56,8 @@ impl Client {
     ///
     /// [`Error::EncodingFailed`] when the download ends in `error`,
     /// [`Error::WaitTimedOut`] when it is not finished by the deadline,
-    /// [`Error::MissingDownload`] when the video has no such download,
-    /// [`Error::Contract`] when it is `ready` without a URL, and any error of a poll.
+    /// [`Error::MissingDownload`] when the video has no such download, and any error of a
+    /// poll (such as [`Error::Contract`] for a download `ready` without a URL).
     pub async fn wait_for_download(
         &self,
         video: &VideoId,
@@ -70,8 +67,12 @@ impl Client {
     ) -> Result<Download> {
         let clock = self.clock();
         let started = clock.now();
-        let deadline = started + options.timeout;
-        let poller = self.with_deadline(deadline);
+        // A timeout too large to add (such as `Duration::MAX`) means no deadline.
+        let deadline = started.checked_add(options.timeout);
+        let poller = match deadline {
+            Some(deadline) => self.with_deadline(deadline),
+            None => self.clone(),
+        };
         let mut interval = options.first_interval;
         let mut last_seen: Option<Download> = None;
         let timed_out = |last_seen: Option<Download>| Error::WaitTimedOut {
@@ -83,10 +84,8 @@ impl Client {
         loop {
             let downloads = match poller.list_downloads(video).await {
                 Ok(downloads) => downloads,
-                // The poll gave up because the deadline came, not because of the answer.
-                Err(e) if e.is_retryable() && clock.now() >= deadline => {
-                    return Err(timed_out(last_seen));
-                }
+                // The deadline, not the answer, ended the poll.
+                Err(Error::Timeout(e)) if e.is_deadline() => return Err(timed_out(last_seen)),
                 Err(e) => return Err(e),
             };
             let mut downloads = downloads;
@@ -95,16 +94,6 @@ impl Client {
                 .ok_or(Error::MissingDownload { download_type })?;
             on_progress(&download);
             match download.status() {
-                DownloadStatus::Ready if download.url().is_none() => {
-                    return Err(Error::Contract(Box::new(ContractError {
-                        status: 200,
-                        field: format!("result.{download_type}.url"),
-                        value: "missing".into(),
-                        expected: "a URL once the download is ready",
-                        body_excerpt: String::new(),
-                        source: None,
-                    })));
-                }
                 DownloadStatus::Ready => return Ok(download),
                 DownloadStatus::Error => {
                     return Err(Error::EncodingFailed {
@@ -115,11 +104,12 @@ impl Client {
                 _ => {}
             }
 
-            let left = deadline.saturating_duration_since(clock.now());
+            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(clock.now()));
             if left.is_zero() {
                 return Err(timed_out(Some(download)));
             }
             last_seen = Some(download);
+            // The poll after this sleep sends nothing if the deadline has come by then.
             clock.sleep(interval.min(left)).await;
             interval = interval.saturating_mul(2).min(options.max_interval);
         }

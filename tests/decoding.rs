@@ -196,7 +196,7 @@ async fn extra_keys_in_the_envelope_and_result_decode() {
 
 #[tokio::test]
 async fn missing_messages_and_errors_decode() {
-    let body = r#"{"result":{"default":{"status":"ready","percentComplete":100}},"success":true,"messages":null}"#;
+    let body = r#"{"result":{"default":{"status":"ready","percentComplete":100,"url":"https://customer-test123.cloudflarestream.com/v/downloads/default.mp4"}},"success":true,"messages":null}"#;
     let server = MockServer::start_async().await;
     answer(&server, Op::List, 200, body).await;
 
@@ -305,7 +305,7 @@ async fn percent_complete_out_of_range_is_a_contract_error() {
 
 #[tokio::test]
 async fn out_of_range_audio_is_named_as_audio() {
-    let body = r#"{"result":{"default":{"status":"ready","percentComplete":100},"audio":{"status":"inprogress","percentComplete":-3}},"success":true,"errors":[],"messages":[]}"#;
+    let body = r#"{"result":{"default":{"status":"inprogress","percentComplete":100},"audio":{"status":"inprogress","percentComplete":-3}},"success":true,"errors":[],"messages":[]}"#;
     let server = MockServer::start_async().await;
     answer(&server, Op::List, 200, body).await;
 
