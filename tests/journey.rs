@@ -460,3 +460,117 @@ async fn a_fetch_dropped_midway_leaves_no_temporary_file() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[tokio::test]
+async fn a_delete_answered_404_after_a_refusal_is_still_an_error() {
+    let sim = simulator().await;
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+
+    // A 503 proves the server did not act, so the 404 of the retry stands.
+    sim.inject_api(
+        Fault::Status {
+            status: 503,
+            code: 10001,
+            message: "unavailable".into(),
+        },
+        1,
+    );
+    let err = client
+        .delete_download(&video, DownloadType::Audio)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+}
+
+#[tokio::test]
+async fn a_deadline_that_stops_retries_ends_the_wait_as_timed_out() {
+    let sim = simulator().await;
+    let clock = InstantClock::driving(sim.clone());
+    let client = sim_client(&sim, clock.clone());
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    client
+        .create_download(&video, DownloadType::Default)
+        .await
+        .unwrap();
+
+    // Each poll is answered 503; the retry budget would allow more than the deadline does.
+    let unavailable = Fault::Status {
+        status: 503,
+        code: 10001,
+        message: "unavailable".into(),
+    };
+    sim.inject_api(unavailable, 100);
+    let before = sim.api_requests();
+    let options = WaitOptions::default().with_timeout(Duration::from_secs(1));
+    let err = client
+        .with_retry(
+            cloudflare_stream::RetryPolicy::default()
+                .without_jitter()
+                .with_max_retries(10),
+        )
+        .wait_for_download(&video, DownloadType::Default, &options, |_| {})
+        .await
+        .unwrap_err();
+    match &err {
+        Error::WaitTimedOut { last_seen, .. } => assert!(last_seen.is_none()),
+        other => panic!("expected WaitTimedOut, got {other:?}"),
+    }
+    // One poll: the first try, the retry after 0.5 s, and no retry that would end at 1.5 s.
+    assert_eq!(sim.api_requests() - before, 2);
+    sim.clear_faults();
+}
+
+#[tokio::test]
+async fn nothing_is_sent_at_the_deadline_and_huge_timeouts_mean_none() {
+    let sim = simulator().await;
+    let clock = Arc::new(InstantClock::default());
+    let client = sim_client(&sim, clock.clone());
+    let video: VideoId = sim.sample_video_id().parse().unwrap();
+    client
+        .create_download(&video, DownloadType::Default)
+        .await
+        .unwrap();
+
+    // Encoding never moves with this clock: polls at 0, 1, 2 s, then the deadline at 3 s.
+    let before = sim.api_requests();
+    let options = WaitOptions::default()
+        .with_interval(Duration::from_secs(1), Duration::from_secs(1))
+        .with_timeout(Duration::from_secs(3));
+    let mut polls = 0;
+    let err = client
+        .wait_for_download(&video, DownloadType::Default, &options, |_| polls += 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WaitTimedOut { .. }), "{err:?}");
+    assert_eq!((polls, sim.api_requests() - before), (3, 3));
+
+    // A backoff too large to add to the clock ends the wait at its deadline, unslept.
+    sim.inject_api(
+        Fault::Status {
+            status: 503,
+            code: 10001,
+            message: "unavailable".into(),
+        },
+        1,
+    );
+    let huge_backoff = cloudflare_stream::RetryPolicy::default()
+        .without_jitter()
+        .with_backoff(Duration::MAX, Duration::MAX);
+    let err = client
+        .with_retry(huge_backoff)
+        .wait_for_download(&video, DownloadType::Default, &options, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WaitTimedOut { .. }), "{err:?}");
+    assert!(clock.sleeps().iter().all(|d| *d <= Duration::from_secs(1)));
+
+    // A timeout too large for the clock is no deadline at all, not a panic.
+    let client = sim_client(&sim, InstantClock::driving(sim.clone()));
+    let forever = WaitOptions::default().with_timeout(Duration::MAX);
+    let ready = client
+        .wait_for_download(&video, DownloadType::Default, &forever, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), &DownloadStatus::Ready);
+}
