@@ -148,6 +148,9 @@ fn parse(args: Vec<String>) -> Result<Args, Failure> {
 async fn run(args: Vec<String>) -> Result<(), Failure> {
     let args = parse(args)?;
     let Some(command) = args.command.as_deref() else {
+        if let Some(flag) = args.flags.iter().find(|f| **f != "--dir") {
+            return Err(Failure::Usage(format!("{flag} needs a command")));
+        }
         return demo(&args).await;
     };
     // An unknown command is named as such, before the id and credentials are looked at.
@@ -371,10 +374,13 @@ impl Bar {
             }
             bar.set_position(position);
         } else if self.plain {
-            // One line per quarter, so logs stay short.
-            let quarter = total.filter(|&t| t > 0).map(|t| position * 4 / t);
-            if quarter != self.last.get() || self.last.get().is_none() {
-                self.last.set(quarter.or(Some(0)));
+            // One line per quarter (per MiB when the total is unknown), so logs stay short.
+            let step = match total {
+                Some(t) if t > 0 => position * 4 / t,
+                _ => position >> 20,
+            };
+            if self.last.get() != Some(step) {
+                self.last.set(Some(step));
                 match total {
                     Some(total) => println!("{}: {position}/{total} {unit}", self.label),
                     None => println!("{}: {position} {unit}", self.label),

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::{
     auth::Credentials,
     error::{
-        ApiError, ApiMessage, ContractError, DecodeError, Error, TimeoutError, TransportError,
-        TransportKind,
+        ApiError, ApiMessage, ConfigError, ContractError, DecodeError, Error, TimeoutError,
+        TransportError, TransportKind,
     },
     generated::types,
     transport::Raw,
@@ -27,11 +27,19 @@ pub(crate) trait Envelope: DeserializeOwned {
     fn success(&self) -> bool;
     fn errors(&self) -> &types::Messages;
     fn messages(&self) -> &types::Messages;
+    /// What a `204 No Content` stands for, where the operation has nothing to return
+    /// anyway (a deletion).
+    fn empty_success() -> Option<Self> {
+        None
+    }
 }
 
 macro_rules! envelope {
-    ($($name:ident),*) => {$(
+    ($($name:ident $(, empty: $empty:expr)?);*) => {$(
         impl Envelope for types::$name {
+            $(fn empty_success() -> Option<Self> {
+                Some($empty)
+            })?
             fn success(&self) -> bool {
                 self.success
             }
@@ -46,7 +54,16 @@ macro_rules! envelope {
         }
     )*};
 }
-envelope!(DownloadsEnvelope, DeletedEnvelope, FailureEnvelope);
+envelope!(
+    DownloadsEnvelope;
+    DeletedEnvelope, empty: types::DeletedEnvelope {
+        success: true,
+        errors: None,
+        messages: None,
+        result: None,
+    };
+    FailureEnvelope
+);
 
 /// A successful answer: the envelope said `success: true`.
 pub(crate) struct Accepted<T> {
@@ -92,10 +109,11 @@ pub(crate) fn interpret<T: Envelope>(
             Err(transport(e, cx.timeout, cx.connect_timeout))
         }
         (Err(_), Some(raw)) => from_raw(raw, cx),
-        (Err(other), None) => Err(Error::Transport(TransportError {
-            kind: TransportKind::Request,
-            source: other.to_string().into(),
-        })),
+        // No answer and no transport failure: the request could not even be built, which
+        // sending again would not change.
+        (Err(other), None) => Err(Error::Config(ConfigError::new(format!(
+            "cannot build the request: {other}"
+        )))),
     }
 }
 
@@ -125,6 +143,16 @@ fn from_raw<T: Envelope>(raw: Raw, cx: &Context<'_>) -> Result<Accepted<T>, Erro
     }
 
     if raw.status.is_success() {
+        // 204 says there is no content on purpose; a 200 without a body lost it (K09).
+        if raw.status == reqwest::StatusCode::NO_CONTENT
+            && let Some(envelope) = T::empty_success()
+        {
+            return Ok(Accepted {
+                envelope,
+                status,
+                body: raw.body,
+            });
+        }
         return match serde_json::from_slice::<T>(&raw.body) {
             Ok(envelope) if envelope.success() => Ok(Accepted {
                 envelope,
@@ -212,7 +240,7 @@ fn messages(list: &types::Messages, cx: &Context<'_>) -> Vec<ApiMessage> {
         .iter()
         .flatten()
         .map(|m| ApiMessage {
-            code: m.code.0,
+            code: m.code.map(|c| c.0),
             message: scrubbed(&m.message),
             documentation_url: m.documentation_url.as_ref().map(scrubbed),
             source_pointer: m
@@ -271,47 +299,21 @@ fn scrubbed_excerpt(body: &[u8], cx: &Context<'_>) -> String {
 /// At most `max` bytes of `bytes` as text: every secret replaced, cut at a character
 /// boundary, with `…` when anything was left out.
 pub(crate) fn excerpt(bytes: &[u8], max: usize, credentials: &Credentials) -> String {
-    // Secrets are replaced before the cut, in a window long enough that a secret which
-    // starts before the cut is replaced whole rather than shown in part.
-    let window = max + credentials.longest_secret();
-    let mut cut = bytes.len() > window;
-    let mut head = &bytes[..bytes.len().min(window)];
-    if cut {
-        head = &head[..head.len() - split_sequence(head)];
-    }
-    let mut text = String::from_utf8_lossy(head).into_owned();
+    // Secrets are replaced in all the text before the cut: a replacement changes the
+    // text's length, so replacing only near the cut could pull a secret into view. This
+    // runs on failures only, over at most the body limit.
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
     credentials.scrub(&mut text);
-    // Replacement characters take three bytes each, so the text can outgrow the input.
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        cut = true;
+    if text.len() <= max {
+        return text;
     }
-    if cut {
-        text.push('…');
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
     }
+    text.truncate(end);
+    text.push('…');
     text
-}
-
-/// How many bytes at the end of `bytes` are the start of a UTF-8 sequence cut short.
-fn split_sequence(bytes: &[u8]) -> usize {
-    for back in 1..=bytes.len().min(3) {
-        let byte = bytes[bytes.len() - back];
-        if byte & 0xC0 == 0x80 {
-            continue; // a continuation byte: look further back for the lead
-        }
-        let needed = match byte {
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF7 => 4,
-            _ => 1,
-        };
-        return if needed > back { back } else { 0 };
-    }
-    0
 }
 
 /// A redirect's target, for an error: without its query (which may carry anything) and
@@ -352,6 +354,23 @@ mod tests {
         // A secret across the cut is replaced whole, not shown in part.
         assert_eq!(excerpt(b"abcSECRETxyz", 5, &c), "abc[r…");
         assert_eq!(excerpt(b"SECRET", 100, &c), "[redacted]");
+    }
+
+    #[test]
+    fn replacing_long_secrets_never_pulls_part_of_one_into_view() {
+        let secret = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd";
+        let c = Credentials::api_token(secret).unwrap();
+        // Every replacement shortens the text by 30 bytes, moving later copies forward.
+        for gap in [0, 1, 100, 470, 490, 500, 512, 530] {
+            let mut body = secret.repeat(20);
+            body.push_str(&"x".repeat(gap));
+            body.push_str(secret);
+            let shown = excerpt(body.as_bytes(), 512, &c);
+            let shown = shown.trim_end_matches('…');
+            for n in 4..=secret.len() {
+                assert!(!shown.contains(&secret[..n]), "gap {gap}: {shown}");
+            }
+        }
     }
 
     #[test]

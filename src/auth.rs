@@ -142,11 +142,6 @@ impl Credentials {
         }
     }
 
-    /// The length in bytes of the longest secret.
-    pub(crate) fn longest_secret(&self) -> usize {
-        self.secrets.iter().map(|s| s.len()).max().unwrap_or(0)
-    }
-
     /// Replaces every occurrence of a secret in `text`.
     pub(crate) fn scrub(&self, text: &mut String) {
         for secret in &self.secrets {

@@ -183,6 +183,11 @@ impl Client {
         self.settings.timeout
     }
 
+    /// A number uniform in `[0, 1)`, for the jitter of retry delays.
+    pub(crate) fn jitter(&self) -> f64 {
+        self.shared.jitter.next()
+    }
+
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.shared.connect_timeout
     }

@@ -1,5 +1,7 @@
-//! Time, injectable: every wait and every reading of the clock in this crate goes through
-//! a [`Clock`], so tests can drive retries and polling without waiting.
+//! Time, injectable: every wait between attempts or polls, and every reading of the clock
+//! for deadlines, goes through a [`Clock`], so tests can drive retries and polling without
+//! waiting. The time limits of single requests (connect, attempt, a file's next bytes) are
+//! transport limits and run on tokio's timer.
 
 use std::{
     fmt,
@@ -23,13 +25,14 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn sleep(&self, duration: Duration) -> Sleep;
 }
 
-/// The real clock: [`Instant::now`], [`SystemTime::now`] and tokio's timer.
+/// The real clock: tokio's timer and its reading of [`Instant`], and [`SystemTime::now`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Instant {
-        Instant::now()
+        // tokio's reading, so that a runtime with paused time moves it with its sleeps.
+        tokio::time::Instant::now().into_std()
     }
 
     fn wall(&self) -> SystemTime {

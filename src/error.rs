@@ -46,6 +46,7 @@ pub enum Error {
     InvalidId(#[from] InvalidId),
     /// Another argument given by the caller is unusable; no request was sent.
     #[error("invalid {argument}: {reason}")]
+    #[non_exhaustive]
     InvalidInput {
         /// Which argument, such as `"output path"`.
         argument: &'static str,
@@ -67,6 +68,7 @@ pub enum Error {
     #[error(
         "the API answered HTTP {status} redirecting to {location:?}; API calls follow no redirects"
     )]
+    #[non_exhaustive]
     Redirect {
         /// The 3XX status.
         status: u16,
@@ -86,6 +88,7 @@ pub enum Error {
     Contract(Box<ContractError>),
     /// A download's encoding ended in the `error` state.
     #[error("encoding of the {download_type} download ended in error")]
+    #[non_exhaustive]
     EncodingFailed {
         /// Which download failed.
         download_type: crate::DownloadType,
@@ -98,6 +101,7 @@ pub enum Error {
         "the {download_type} download was not finished after {waited:?}{}",
         LastSeen(last_seen.as_deref())
     )]
+    #[non_exhaustive]
     WaitTimedOut {
         /// Which download was awaited.
         download_type: crate::DownloadType,
@@ -108,6 +112,7 @@ pub enum Error {
     },
     /// The video has no download of this type: it was never created, or was deleted.
     #[error("the video has no {download_type} download")]
+    #[non_exhaustive]
     MissingDownload {
         /// The type asked for.
         download_type: crate::DownloadType,
@@ -168,9 +173,11 @@ fn retryable_status(status: u16) -> bool {
 
 /// One entry of the `errors` or `messages` list of Cloudflare's envelope.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct ApiMessage {
-    /// Cloudflare's numeric code, such as 10000 or 971.
-    pub code: i64,
+    /// Cloudflare's numeric code, such as 10000 or 971; informational messages may have
+    /// none.
+    pub code: Option<i64>,
     /// The human-readable text.
     pub message: String,
     /// A link to documentation about the code, when given.
@@ -210,7 +217,7 @@ impl ApiError {
 
     /// The codes of all `errors`, in order.
     pub fn codes(&self) -> impl Iterator<Item = i64> + '_ {
-        self.errors.iter().map(|e| e.code)
+        self.errors.iter().filter_map(|e| e.code)
     }
 
     /// The `cf-ray` header, which Cloudflare support asks for.
@@ -247,7 +254,11 @@ impl fmt::Display for ApiError {
             f.write_str(":")?;
             for (i, e) in self.errors.iter().enumerate() {
                 let sep = if i == 0 { " " } else { "; " };
-                write!(f, "{sep}{} {}", e.code, OneLine(&e.message))?;
+                f.write_str(sep)?;
+                if let Some(code) = e.code {
+                    write!(f, "{code} ")?;
+                }
+                write!(f, "{}", OneLine(&e.message))?;
             }
         } else if self.body_too_large {
             f.write_str(" with a body over the size limit")?;
@@ -410,6 +421,11 @@ pub struct FetchError {
 }
 
 impl FetchError {
+    /// What went wrong, in words.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
     /// The HTTP status of the file host's answer, if the failure was one.
     pub fn status(&self) -> Option<u16> {
         self.status

@@ -38,7 +38,8 @@ pub struct Progress {
 pub struct Fetched {
     /// The file's size in bytes.
     pub bytes: u64,
-    /// How many times the transfer was resumed after a break.
+    /// How many times a request was sent again after a failure, whether or not bytes had
+    /// arrived before it.
     pub resumes: u32,
 }
 
@@ -172,17 +173,15 @@ impl Client {
             } else {
                 fruitless + 1
             };
-            let delay = self
-                .retry_policy()
-                .delay(fruitless.saturating_sub(1), &error, 0.5);
-            match delay {
-                Some(delay) if error.is_retryable() => {
-                    tracing::debug!(%error, received = state.received, "resuming the transfer");
-                    self.clock().sleep(delay).await;
-                    resumes += 1;
-                }
-                _ => return Err(error),
-            }
+            let delay =
+                self.retry_policy()
+                    .delay(fruitless.saturating_sub(1), &error, self.jitter());
+            let Some(delay) = delay else {
+                return Err(error);
+            };
+            tracing::debug!(%error, received = state.received, "resuming the transfer");
+            self.clock().sleep(delay).await;
+            resumes += 1;
         }
 
         match state.total {
@@ -383,13 +382,14 @@ fn check_target(url: &Url, path: &Path) -> Result<()> {
         argument: "output path",
         reason: reason.into(),
     };
-    if path
-        .as_os_str()
-        .to_string_lossy()
-        .ends_with(std::path::MAIN_SEPARATOR)
+    if path.file_name().is_none()
+        || path
+            .as_os_str()
+            .to_string_lossy()
+            .ends_with(std::path::MAIN_SEPARATOR)
         || path.is_dir()
     {
-        return Err(invalid("it is a directory; name the file"));
+        return Err(invalid("it names no file (it is empty or a directory)"));
     }
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(parent) if !parent.is_dir() => Err(invalid("its directory does not exist")),

@@ -28,4 +28,7 @@ pub use error::{
 pub use fetch::{Fetched, Progress};
 pub use ids::{AccountId, IdProblem, InvalidId, MAX_ID_LEN, VideoId};
 pub use retry::RetryPolicy;
+/// The URL type of download URLs and file fetches, re-exported so that callers need not
+/// depend on `url` themselves.
+pub use url::Url;
 pub use wait::WaitOptions;

@@ -425,26 +425,29 @@ async fn documentation_url_and_source_pointer_are_kept() {
         .unwrap_err();
 
     let e = api(err);
+    let fields = |m: &ApiMessage| {
+        (
+            m.code,
+            m.message.clone(),
+            m.documentation_url.clone(),
+            m.source_pointer.clone(),
+        )
+    };
     assert_eq!(
-        e.errors(),
-        [ApiMessage {
-            code: 10005,
-            message: "download_type must be one of default, audio".to_owned(),
-            documentation_url: Some(
+        e.errors().iter().map(fields).collect::<Vec<_>>(),
+        [(
+            Some(10005),
+            "download_type must be one of default, audio".to_owned(),
+            Some(
                 "https://developers.cloudflare.com/stream/viewing-videos/download-videos/"
                     .to_owned()
             ),
-            source_pointer: Some("/download_type".to_owned()),
-        }]
+            Some("/download_type".to_owned()),
+        )]
     );
     assert_eq!(
-        e.messages(),
-        [ApiMessage {
-            code: 1001,
-            message: "see the documentation".to_owned(),
-            documentation_url: None,
-            source_pointer: None,
-        }]
+        e.messages().iter().map(fields).collect::<Vec<_>>(),
+        [(Some(1001), "see the documentation".to_owned(), None, None)]
     );
 }
 
@@ -686,4 +689,46 @@ async fn negative_zero_percent_reads_as_zero() {
     let downloads = client(&server).list_downloads(&video()).await.unwrap();
     let percent = downloads.default_download().unwrap().percent_complete();
     assert_eq!(format!("{percent}"), "0");
+}
+
+/// `204 No Content` is a deletion's success; for operations that return downloads it is
+/// not (there is nothing to return).
+#[tokio::test]
+async fn no_content_is_a_deletions_success_only() {
+    for (op, ok) in [
+        (Op::Delete(DownloadType::Audio), true),
+        (Op::DeleteDefault, true),
+        (Op::List, false),
+    ] {
+        let server = MockServer::start_async().await;
+        answer_with(&server, op, 204, &[], "").await;
+        let result = op.call(&client(&server), &video()).await;
+        assert_eq!(result.is_ok(), ok, "{op:?}: {result:?}");
+    }
+}
+
+/// Informational messages may come without a code; the envelope still decodes.
+#[tokio::test]
+async fn messages_without_a_code_decode() {
+    let body =
+        r#"{"success":true,"errors":[],"messages":[{"message":"Download deleted"}],"result":"ok"}"#;
+    let server = MockServer::start_async().await;
+    answer(&server, Op::Delete(DownloadType::Audio), 200, body).await;
+    client(&server)
+        .delete_download(&video(), DownloadType::Audio)
+        .await
+        .unwrap();
+
+    let body = r#"{"success":false,"errors":[{"message":"no code here"},{"code":10000,"message":"Authentication error"}]}"#;
+    let server = MockServer::start_async().await;
+    answer(&server, Op::List, 403, body).await;
+    let err = client(&server).list_downloads(&video()).await.unwrap_err();
+    let api = err.api_error().unwrap();
+    assert_eq!(api.codes().collect::<Vec<_>>(), [10000]);
+    assert_eq!(api.errors()[0].code, None);
+    assert!(
+        err.to_string()
+            .contains("no code here; 10000 Authentication error"),
+        "{err}"
+    );
 }

@@ -113,7 +113,8 @@ async fn create_wait_fetch_delete_both_types() {
         matches!(
             err,
             Error::MissingDownload {
-                download_type: DownloadType::Audio
+                download_type: DownloadType::Audio,
+                ..
             }
         ),
         "{err}"
@@ -198,6 +199,7 @@ async fn encoding_that_fails_is_a_typed_error() {
         Error::EncodingFailed {
             download_type,
             download,
+            ..
         } => {
             assert_eq!(download_type, DownloadType::Default);
             assert_eq!(download.status(), &DownloadStatus::Error);
@@ -379,6 +381,7 @@ async fn fetching_refuses_targets_and_urls_it_cannot_use_before_any_request() {
     let cases = [
         (url.clone(), dir.path().to_path_buf(), "output path"),
         (url.clone(), dir.path().join("missing/x.mp4"), "output path"),
+        (url.clone(), std::path::PathBuf::new(), "output path"),
         (
             "file:///etc/hostname".parse().unwrap(),
             dir.path().join("x"),

@@ -88,6 +88,7 @@ async fn an_api_redirect_is_an_error_and_the_other_host_hears_nothing() {
                     Error::Redirect {
                         status: got,
                         location: to,
+                        ..
                     } => {
                         assert_eq!(got, status, "{scheme} {op:?}");
                         assert_eq!(to, location, "{scheme} {op:?}");
@@ -127,7 +128,9 @@ async fn a_redirect_without_location_is_an_error_with_an_empty_location() {
 
     let error = call(&client, Op::List).await.unwrap_err();
     match error {
-        Error::Redirect { status, location } => {
+        Error::Redirect {
+            status, location, ..
+        } => {
             assert_eq!(status, 302);
             assert_eq!(location, "");
         }
