@@ -408,7 +408,8 @@ impl ClientBuilder {
     }
 
     /// Sets the limit on each attempt, from connecting to the last byte of the answer
-    /// (default 60 s).
+    /// (default 60 s). For a file, which may take longer, it is the longest wait for the
+    /// next bytes instead.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);

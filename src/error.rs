@@ -231,7 +231,8 @@ impl ApiError {
     }
 
     /// The start of a body that was not a usable envelope (such as an HTML error page from
-    /// the edge), at most [`crate::MAX_EXCERPT_BYTES`] bytes. `Some("")` for an empty body.
+    /// the edge), at most [`crate::MAX_EXCERPT_BYTES`] bytes and a closing `…` when cut, with
+    /// secrets replaced. `Some("")` for an empty body.
     pub fn body_excerpt(&self) -> Option<&str> {
         self.body_excerpt.as_deref()
     }
@@ -403,7 +404,8 @@ impl ContractError {
         &self.value
     }
 
-    /// The start of the body, at most [`crate::MAX_EXCERPT_BYTES`] bytes.
+    /// The start of the body, at most [`crate::MAX_EXCERPT_BYTES`] bytes and a closing `…`
+    /// when cut, with secrets replaced.
     pub fn body_excerpt(&self) -> &str {
         &self.body_excerpt
     }

@@ -13,8 +13,9 @@ use crate::error::Error;
 /// The default retries twice on connection failures, timeouts, and the statuses 408, 409,
 /// 429 and 5XX, never on other 4XX. Backoff starts at 0.5 s and doubles up to 8 s, each
 /// delay shortened by up to a quarter at random so that many clients do not retry in step.
-/// A `Retry-After` of up to 60 s replaces the backoff; a longer one is not waited for and
-/// the caller gets [`Error::RateLimited`] carrying it.
+/// A `Retry-After` of up to 60 s from the API replaces the backoff; a longer one is not
+/// waited for, and the caller gets the error carrying it ([`Error::RateLimited`] for a 429).
+/// File transfers use the backoff only.
 ///
 /// Every downloads operation is safe to repeat: creating a download that exists, or
 /// deleting one that is gone, leaves the same state as doing it once.
