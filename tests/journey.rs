@@ -454,8 +454,6 @@ async fn a_fetch_dropped_midway_leaves_no_temporary_file() {
         task.abort();
         let _ = task.await;
     }
-    // Give the runtime a moment to finish any blocking work still under way.
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
