@@ -227,11 +227,11 @@ impl Client {
         F: Fn() -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
-        self.send_counting(operation, api, call).await.result
+        self.send_outcome(operation, api, call).await.result
     }
 
     /// As [`Client::send`], also saying whether an earlier attempt may have been acted on.
-    pub(crate) async fn send_counting<T, F, Fut>(
+    pub(crate) async fn send_outcome<T, F, Fut>(
         &self,
         operation: &'static Operation,
         api: &generated::Client,

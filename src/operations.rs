@@ -127,7 +127,7 @@ impl Client {
     ) -> Result<()> {
         let (api, account) = (self.api(), &self.shared.account);
         let sent = self
-            .send_counting(&DELETE_TYPED, &api, || {
+            .send_outcome(&DELETE_TYPED, &api, || {
                 api.delete_typed_download(account, video, &download_type)
             })
             .await;
@@ -143,7 +143,7 @@ impl Client {
     pub async fn delete_default_download(&self, video: &VideoId) -> Result<()> {
         let (api, account) = (self.api(), &self.shared.account);
         let sent = self
-            .send_counting(&DELETE, &api, || api.delete_download(account, video))
+            .send_outcome(&DELETE, &api, || api.delete_download(account, video))
             .await;
         deleted(sent)
     }
