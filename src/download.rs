@@ -6,7 +6,7 @@ use std::{fmt, str::FromStr};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
-use crate::{auth::Credentials, generated::types};
+use crate::{Error, Result, auth::Credentials, generated::types};
 
 /// Which rendition of a video a download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -227,6 +227,51 @@ impl Download {
             }
         }
         Ok(())
+    }
+}
+
+impl Download {
+    /// The URL of the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the download has no URL yet (it is not `ready`).
+    pub fn file_url(&self) -> Result<&Url> {
+        self.url().ok_or_else(|| Error::InvalidInput {
+            argument: "download",
+            reason: format!("it has no URL yet (status {})", self.status()),
+        })
+    }
+
+    /// The URL of the file with `?filename=` set, so that the host names the file `name`
+    /// (plus the extension) when it is saved by a browser.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the download has no URL yet, or `name` is not 1 to 120
+    /// characters of `A-Z a-z 0-9 - _`.
+    pub fn file_url_named(&self, name: &str) -> Result<Url> {
+        let valid = (1..=120).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(Error::InvalidInput {
+                argument: "file name",
+                reason: "use 1 to 120 characters of A-Z a-z 0-9 - _".into(),
+            });
+        }
+        let mut url = self.file_url()?.clone();
+        let others: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "filename")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(others)
+            .append_pair("filename", name);
+        Ok(url)
     }
 }
 
