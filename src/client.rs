@@ -489,7 +489,7 @@ impl fmt::Debug for ClientBuilder {
 fn checked_base_url(text: &str) -> Result<String, ConfigError> {
     let url = url::Url::parse(text)
         .map_err(|e| ConfigError::new(format!("the base URL is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+    if !crate::download::is_web_url(&url) {
         return Err(ConfigError::new("the base URL is not an http or https URL"));
     }
     if !url.username().is_empty() || url.password().is_some() {

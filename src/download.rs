@@ -180,7 +180,7 @@ impl Download {
         let url = match wire.url {
             None => None,
             Some(text) => match Url::parse(&text) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+                Ok(url) if is_web_url(&url) => Some(url),
                 _ => {
                     return Err(Violation {
                         field: format!("{field}.url"),
@@ -339,6 +339,12 @@ impl Downloads {
             audio: checked(audio, "result.audio")?,
         })
     }
+}
+
+/// Whether a URL can be fetched over HTTP: absolute, `http` or `https`, with a host. The
+/// one rule for download URLs, file fetches and the API's base URL.
+pub(crate) fn is_web_url(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https") && url.has_host()
 }
 
 /// A value in a successful response that the API contract does not allow.

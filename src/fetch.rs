@@ -320,7 +320,7 @@ fn content_range(headers: &HeaderMap) -> Option<(u64, Option<u64>)> {
 /// Files are fetched over HTTP only; anything else is the caller's mistake, not a
 /// transient failure worth retrying.
 fn check_url(url: &Url) -> Result<()> {
-    if matches!(url.scheme(), "http" | "https") && url.has_host() {
+    if crate::download::is_web_url(url) {
         Ok(())
     } else {
         Err(Error::InvalidInput {

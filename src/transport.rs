@@ -154,8 +154,9 @@ async fn read_bounded(
     Ok((body.freeze(), false))
 }
 
-/// The start of an oversized body: enough for an error excerpt, and for any secret that
-/// crosses the excerpt's end to be recognised and replaced whole.
+/// The start of an oversized body, kept as the evidence for an error excerpt. It is kept
+/// well past the excerpt's length because secrets are replaced before the excerpt is cut,
+/// and each replacement can move later text forward.
 fn evidence(mut body: Bytes) -> Bytes {
     body.truncate(crate::MAX_EXCERPT_BYTES + 4096);
     body

@@ -82,13 +82,12 @@ impl Client {
         };
 
         loop {
-            let downloads = match poller.list_downloads(video).await {
+            let mut downloads = match poller.list_downloads(video).await {
                 Ok(downloads) => downloads,
                 // The deadline, not the answer, ended the poll.
                 Err(Error::Timeout(e)) if e.is_deadline() => return Err(timed_out(last_seen)),
                 Err(e) => return Err(e),
             };
-            let mut downloads = downloads;
             let download = downloads
                 .take(download_type)
                 .ok_or(Error::MissingDownload { download_type })?;
@@ -104,12 +103,10 @@ impl Client {
                 _ => {}
             }
 
-            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(clock.now()));
-            if left.is_zero() {
-                return Err(timed_out(Some(download)));
-            }
             last_seen = Some(download);
-            // The poll after this sleep sends nothing if the deadline has come by then.
+            // Never past the deadline; the poll after it sends nothing if the deadline has
+            // come, and ends the wait.
+            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(clock.now()));
             clock.sleep(interval.min(left)).await;
             interval = interval.saturating_mul(2).min(options.max_interval);
         }
